@@ -1,0 +1,60 @@
+// Options for Experiment and Watcher: plain structs with documented defaults.
+#ifndef LUMODB_OPTIONS_H_
+#define LUMODB_OPTIONS_H_
+
+#include <string>
+
+#include "lumodb/status.h"
+
+namespace lumodb {
+
+// lumo's three roots plus the settings lumo reads from its config files.
+struct Roots {
+  std::string home;        // default ~/.lumo
+  std::string info_root;   // lumo's exp_root, default <home>/experiments
+  std::string blob_root;   // default <home>/blob
+  std::string cache_root;  // lumo's cache_dir, default ~/.cache/lumo
+  std::string timezone = "Asia/Shanghai";  // for test_name dates
+  std::string dev_branch = "lumo_experiments";
+
+  // Resolves the roots as lumo does: built-in defaults, then
+  // ~/.lumorc.json, <git top-level of cwd>/.lumorc.json,
+  // <git top-level>/.lumorc.public.json, later files winning. Keys: home,
+  // exp_root, blob_root, cache_dir, timezone, dev_branch. A file that exists
+  // but is not valid JSON is an error naming it.
+  static Status FromLumoConfig(Roots* out);
+  // Same, with an explicit home directory ($HOME) and cwd, for tests.
+  static Status FromLumoConfig(const std::string& user_home,
+                               const std::string& cwd, Roots* out);
+  // Fills empty roots from home (and home from ~/.lumo).
+  void FillDefaults(const std::string& user_home);
+};
+
+struct ExperimentOptions {
+  // Pending records reach the journal (page cache) at most this long after
+  // the dump call: the window a SIGKILL can lose. Must be <= 200 ms.
+  int flush_interval_ms = 100;
+  // How often the running trainer touches its marker, even when idle.
+  int heartbeat_interval_ms = 5000;
+  // Registers the built-in hooks LastCmd, RecordAbort and LockFile.
+  bool default_hooks = true;
+  // Print warnings (a failing hook, a journal write error) to stderr.
+  bool warn_to_stderr = true;
+};
+
+struct WatcherOptions {
+  // The index directory. Empty: $LUMODB_DB, else <cache_root>/lumodb/index.
+  std::string db_path;
+  // A run on another host whose marker is older than this is killed.
+  int heartbeat_timeout_s = 60;
+  // A marker of a run that has ended is removed once it is this old.
+  int marker_retire_s = 600;
+  // Open read-only (secondary) even when the index is free.
+  bool read_only = false;
+  // Where warnings (torn journal tails, corrupt records) go; stderr if null.
+  void (*warn)(const std::string& message) = nullptr;
+};
+
+}  // namespace lumodb
+
+#endif  // LUMODB_OPTIONS_H_

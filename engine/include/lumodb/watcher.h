@@ -1,0 +1,85 @@
+// Watcher: keeps the RocksDB index in step with the run journals and
+// answers lookups and queries from it.
+//
+// load() is incremental: it lists the active-run markers under
+// <info_root>/.lumodb/active/, compares each run's journal size with the
+// offset the index has applied, and reads only the new records. A load when
+// nothing changed reads one small directory. reindex() rebuilds the index
+// from the journals alone.
+//
+// Only one process writes an index. A Watcher that finds the index held by
+// another process opens it as a read-only secondary: load() then catches up
+// with that writer instead of reading journals, and queries still answer.
+#ifndef LUMODB_WATCHER_H_
+#define LUMODB_WATCHER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lumodb/options.h"
+#include "lumodb/status.h"
+
+namespace lumodb {
+
+// FIELD OP VALUE, e.g. "params.lr >= 0.01". OP: == != < <= > >= ~ (regex).
+struct Filter {
+  std::string field;  // dotted path: params.lr, metrics.acc, status, ...
+  std::string op;
+  std::string value;  // JSON scalar text or a bare word (a string)
+
+  // Parses "params.lr>=0.1", "status == running", "exp_name ~ ^mnist".
+  static Status Parse(const std::string& text, Filter* out);
+};
+
+struct Query {
+  std::vector<Filter> filters;  // all must hold
+  std::string exp_name;         // empty: every experiment
+  std::string status;           // empty: any
+  std::string sort_field;       // empty: by start time, newest first
+  bool descending = false;
+  size_t limit = 0;             // 0: no limit
+};
+
+struct LoadStats {
+  size_t markers = 0;          // active-run markers seen
+  size_t runs_read = 0;        // journals opened
+  size_t records_applied = 0;  // journal records applied
+  size_t bytes_read = 0;
+  size_t corrupt_records = 0;  // skipped with a warning
+  size_t runs_killed = 0;      // runs found dead by this load
+  size_t markers_retired = 0;
+};
+
+class Watcher {
+ public:
+  // Opens (creating if needed) the index for these roots.
+  static Status Open(const Roots& roots, const WatcherOptions& options,
+                     std::unique_ptr<Watcher>* out);
+  virtual ~Watcher() = default;
+
+  // Brings the index up to date with the journals.
+  virtual Status load(LoadStats* stats = nullptr) = 0;
+  // Drops the index contents and rebuilds them from every journal under
+  // info_root.
+  virtual Status reindex(LoadStats* stats = nullptr) = 0;
+
+  // One run as JSON (lumo's keys). exp_name may be empty; a test_name that
+  // names runs of several exp_names is kAmbiguous and candidates lists them
+  // as "exp_name/test_name".
+  virtual Status retrieve(const std::string& test_name,
+                          const std::string& exp_name, std::string* json,
+                          std::vector<std::string>* candidates = nullptr) = 0;
+  // Runs matching a query, each as one JSON object, in order.
+  virtual Status query(const Query& query, std::vector<std::string>* runs) = 0;
+
+  // The index's own sequence number: it changes when anything was written.
+  virtual uint64_t sequence() const = 0;
+  virtual bool read_only() const = 0;
+  virtual const std::string& db_path() const = 0;
+};
+
+}  // namespace lumodb
+
+#endif  // LUMODB_WATCHER_H_

@@ -1,0 +1,2 @@
+// Example trainer: placeholder.
+int main() { return 0; }

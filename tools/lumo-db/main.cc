@@ -1,0 +1,2 @@
+// lumo-db: placeholder until the command is written.
+int main() { return 0; }
