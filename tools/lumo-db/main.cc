@@ -1,2 +1,263 @@
-// lumo-db: placeholder until the command is written.
-int main() { return 0; }
+// lumo-db: the command-line tool. Each command parses its options, calls one
+// library function and turns the result into output and an exit code:
+// 0 ok, 1 not found or failed, 2 usage (bad flag, bad value, ambiguous name).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "lumodb/lumodb.h"
+#include "output.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+// Options every command shares, declared once.
+struct Common {
+  std::string db;
+  std::string info_root;
+  std::string cache_root;
+  bool no_load = false;
+  bool quiet = false;
+};
+
+int Fail(const lumodb::Status& s) {
+  std::cerr << "lumo-db: " << s.ToString() << "\n";
+  switch (s.code()) {
+    case lumodb::Status::Code::kInvalidArgument:
+    case lumodb::Status::Code::kAmbiguous:
+      return kExitUsage;
+    default:
+      return kExitFailed;
+  }
+}
+
+void Warn(const std::string& message) {
+  std::cerr << "lumo-db: warning: " << message << "\n";
+}
+
+lumodb::Status OpenWatcher(const Common& c, bool load,
+                           std::unique_ptr<lumodb::Watcher>* out) {
+  lumodb::Roots roots;
+  lumodb::Status s = lumodb::Roots::FromLumoConfig(&roots);
+  if (!s.ok()) return s;
+  if (!c.info_root.empty()) roots.info_root = c.info_root;
+  if (!c.cache_root.empty()) roots.cache_root = c.cache_root;
+  lumodb::WatcherOptions options;
+  options.db_path = c.db;
+  options.warn = Warn;
+  s = lumodb::Watcher::Open(roots, options, out);
+  if (!s.ok()) return s;
+  if (load && !c.no_load) {
+    s = (*out)->load();
+    if (!s.ok()) return s;
+  }
+  return lumodb::Status::OK();
+}
+
+// Joins "status", "==", "running" given as three words into one filter.
+std::vector<std::string> JoinFilterWords(const std::vector<std::string>& words) {
+  static const std::set<std::string> kOps = {"==", "!=", "<", "<=", ">", ">=", "~"};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i + 2 < words.size() && kOps.count(words[i + 1]) != 0) {
+      out.push_back(words[i] + " " + words[i + 1] + " " + words[i + 2]);
+      i += 2;
+    } else {
+      out.push_back(words[i]);
+    }
+  }
+  return out;
+}
+
+int WriteJsonRuns(const std::vector<std::string>& runs,
+                  const std::vector<std::string>& columns,
+                  lumodb::OutputFormat format) {
+  std::vector<nlohmann::json> parsed;
+  parsed.reserve(runs.size());
+  for (const auto& r : runs) parsed.push_back(nlohmann::json::parse(r));
+  lumodb::WriteRuns(std::cout, parsed, columns, format);
+  std::cout.flush();
+  return std::cout ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lumo-db: durable, indexed records of machine-learning runs.\n"
+               "Lists, filters and shows the runs that lumo-db trainers (and "
+               "imported lumo trees) recorded.",
+               "lumo-db"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("lumo-db ") + lumodb::Version());
+  Common common;
+  app.add_option("--db", common.db,
+                 "Index directory (default: $LUMODB_DB, else <cache_root>/lumodb/index)");
+  app.add_option("--info-root", common.info_root,
+                 "lumo's info_root (exp_root); default from lumo's config");
+  app.add_option("--cache-root", common.cache_root,
+                 "lumo's cache root; default from lumo's config");
+  app.add_flag("--no-load", common.no_load,
+               "Answer from the index as it is, without loading new journal records first");
+
+  // query
+  CLI::App* query = app.add_subcommand(
+      "query", "List runs matching filters, e.g. lumo-db query 'params.lr<0.1' --sort=-metrics.acc --limit 10");
+  std::vector<std::string> filter_words;
+  lumodb::Query q;
+  std::string sort, format_name = "table", columns_csv;
+  bool desc = false;
+  query->add_option("filters", filter_words,
+                    "FIELD OP VALUE, OP one of == != < <= > >= ~ (regex); all must hold");
+  query->add_option("--exp", q.exp_name, "Only runs of this exp_name");
+  query->add_option("--status", q.status, "running, finished, failed or killed");
+  query->add_option("--sort", sort,
+                    "Field to sort by; a leading '-' (or --desc) sorts descending. "
+                    "Default: start time, newest first");
+  query->add_flag("--desc", desc, "Sort descending");
+  query->add_option("--limit", q.limit, "At most N runs (0: all)");
+  query->add_option("--columns", columns_csv, "Comma-separated fields to print");
+  query->add_option("--format", format_name, "table, json, jsonl or csv")
+      ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
+
+  // show
+  CLI::App* show = app.add_subcommand("show", "Show one run, whole");
+  std::string show_test, show_exp, show_format = "json";
+  show->add_option("test_name", show_test, "The run's test_name")->required();
+  show->add_option("--exp", show_exp, "exp_name, when the test_name is ambiguous");
+  show->add_option("--format", show_format, "json (pretty) or jsonl (one line)")
+      ->check(CLI::IsMember({"json", "jsonl"}));
+
+  // dump
+  CLI::App* dump = app.add_subcommand("dump", "Print runs as JSON lines, one run a line");
+  std::string dump_exp;
+  std::vector<std::string> dump_tests;
+  dump->add_option("test_names", dump_tests, "Only these runs (default: all)");
+  dump->add_option("--exp", dump_exp, "Only runs of this exp_name");
+
+  // load
+  CLI::App* load = app.add_subcommand(
+      "load", "Bring the index up to date with the journals and print what changed");
+  // reindex
+  CLI::App* reindex = app.add_subcommand(
+      "reindex", "Rebuild the index from the journals alone");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  std::unique_ptr<lumodb::Watcher> watcher;
+  lumodb::Status s;
+
+  if (*query) {
+    lumodb::OutputFormat format;
+    s = lumodb::ParseOutputFormat(format_name, &format);
+    if (!s.ok()) return Fail(s);
+    std::vector<std::string> columns;
+    if (!columns_csv.empty()) {
+      s = lumodb::ParseColumns(columns_csv, &columns);
+      if (!s.ok()) return Fail(s);
+    }
+    for (const std::string& text : JoinFilterWords(filter_words)) {
+      lumodb::Filter f;
+      s = lumodb::Filter::Parse(text, &f);
+      if (!s.ok()) return Fail(s);
+      q.filters.push_back(f);
+    }
+    if (!sort.empty() && sort[0] == '-') {
+      q.sort_field = sort.substr(1);
+      q.descending = true;
+    } else {
+      q.sort_field = sort;
+      q.descending = desc;
+    }
+    if (columns.empty() && (format == lumodb::OutputFormat::kTable ||
+                            format == lumodb::OutputFormat::kCsv)) {
+      columns = {"exp_name", "test_name", "status", "progress.start", "progress.ratio"};
+      std::set<std::string> have(columns.begin(), columns.end());
+      for (const auto& f : q.filters) {
+        if (have.insert(f.field).second) columns.push_back(f.field);
+      }
+      if (!q.sort_field.empty() && have.insert(q.sort_field).second) {
+        columns.push_back(q.sort_field);
+      }
+    }
+    s = OpenWatcher(common, true, &watcher);
+    if (!s.ok()) return Fail(s);
+    std::vector<std::string> runs;
+    s = watcher->query(q, &runs);
+    if (!s.ok()) return Fail(s);
+    return WriteJsonRuns(runs, columns, format);
+  }
+
+  if (*show) {
+    s = OpenWatcher(common, true, &watcher);
+    if (!s.ok()) return Fail(s);
+    std::string json;
+    std::vector<std::string> candidates;
+    s = watcher->retrieve(show_test, show_exp, &json, &candidates);
+    if (s.code() == lumodb::Status::Code::kAmbiguous) {
+      std::cerr << "lumo-db: " << s.ToString() << "\n";
+      for (const auto& c : candidates) std::cout << c << "\n";
+      return kExitUsage;
+    }
+    if (!s.ok()) return Fail(s);
+    nlohmann::json run = nlohmann::json::parse(json);
+    std::cout << (show_format == "json" ? run.dump(2) : run.dump()) << "\n";
+    return kExitOk;
+  }
+
+  if (*dump) {
+    s = OpenWatcher(common, true, &watcher);
+    if (!s.ok()) return Fail(s);
+    if (dump_tests.empty()) {
+      lumodb::Query all;
+      all.exp_name = dump_exp;
+      std::vector<std::string> runs;
+      s = watcher->query(all, &runs);
+      if (!s.ok()) return Fail(s);
+      for (const auto& r : runs) std::cout << r << "\n";
+      return std::cout ? kExitOk : kExitFailed;
+    }
+    int code = kExitOk;
+    for (const auto& test : dump_tests) {
+      std::string json;
+      s = watcher->retrieve(test, dump_exp, &json, nullptr);
+      if (!s.ok()) {
+        code = std::max(code, Fail(s));
+        continue;
+      }
+      std::cout << json << "\n";
+    }
+    return code;
+  }
+
+  if (*load || *reindex) {
+    s = OpenWatcher(common, false, &watcher);
+    if (!s.ok()) return Fail(s);
+    lumodb::LoadStats stats;
+    s = *load ? watcher->load(&stats) : watcher->reindex(&stats);
+    if (!s.ok()) return Fail(s);
+    std::cout << (*load ? "loaded" : "reindexed") << ": " << stats.runs_read
+              << " journals read, " << stats.records_applied << " records applied, "
+              << stats.corrupt_records << " corrupt skipped, " << stats.runs_killed
+              << " runs found killed, " << stats.markers << " active markers, "
+              << stats.markers_retired << " retired (index " << watcher->db_path()
+              << ")\n";
+    return kExitOk;
+  }
+  return kExitUsage;
+}

@@ -103,6 +103,7 @@ class Experiment {
   class Impl;
 
  private:
+  friend class RecordAbort;
   std::unique_ptr<Impl> impl_;
 };
 

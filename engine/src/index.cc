@@ -1,0 +1,298 @@
+// Index: RocksDB column families, key encodings, open as writer or
+// secondary.
+#include "index.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+namespace lumodb {
+
+namespace {
+
+const char* const kCfNames[kNumCf] = {"experiments", "info",    "text",
+                                     "metrics",     "reruns",  "by_test",
+                                     "fields",      "meta"};
+
+rocksdb::Options BaseOptions() {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.max_open_files = 256;
+  options.keep_log_file_num = 2;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  options.IncreaseParallelism(2);
+  return options;
+}
+
+rocksdb::ColumnFamilyOptions CfOptions() {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_size = 16 * 1024;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.compression = rocksdb::kLZ4Compression;
+  return cf;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors() {
+  std::vector<rocksdb::ColumnFamilyDescriptor> out;
+  // The default family is required by RocksDB and left empty.
+  out.emplace_back(rocksdb::kDefaultColumnFamilyName, CfOptions());
+  for (int i = 0; i < kNumCf; ++i) out.emplace_back(kCfNames[i], CfOptions());
+  return out;
+}
+
+void PutDouble(double d, std::string* out) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  // Flip so that the unsigned big-endian order is the numeric order.
+  bits = (bits & (1ULL << 63)) ? ~bits : bits | (1ULL << 63);
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(bits >> (i * 8)));
+}
+
+double GetDouble(std::string_view in) {
+  uint64_t bits = 0;
+  for (int i = 0; i < 8; ++i) bits = (bits << 8) | static_cast<uint8_t>(in[i]);
+  bits = (bits & (1ULL << 63)) ? bits & ~(1ULL << 63) : ~bits;
+  double d;
+  std::memcpy(&d, &bits, 8);
+  return d;
+}
+
+}  // namespace
+
+std::string RunKey(std::string_view exp, std::string_view test) {
+  std::string key;
+  key.reserve(exp.size() + test.size() + 1);
+  key.append(exp).push_back('\0');
+  key.append(test);
+  return key;
+}
+
+std::string SubKey(std::string_view exp, std::string_view test,
+                   std::string_view name) {
+  std::string key = RunKey(exp, test);
+  key.push_back('\0');
+  key.append(name);
+  return key;
+}
+
+bool SplitKey(std::string_view key, std::string_view* exp,
+              std::string_view* test, std::string_view* name) {
+  size_t a = key.find('\0');
+  if (a == std::string_view::npos) return false;
+  *exp = key.substr(0, a);
+  size_t b = key.find('\0', a + 1);
+  if (b == std::string_view::npos) {
+    *test = key.substr(a + 1);
+    if (name != nullptr) *name = {};
+  } else {
+    *test = key.substr(a + 1, b - a - 1);
+    if (name != nullptr) *name = key.substr(b + 1);
+  }
+  return true;
+}
+
+bool EncodeFieldValue(const nlohmann::json& value, std::string* out) {
+  if (value.is_boolean()) {
+    *out = value.get<bool>() ? "T" : "F";
+  } else if (value.is_number()) {
+    out->assign("N");
+    PutDouble(value.get<double>(), out);
+  } else if (value.is_string()) {
+    const std::string& s = value.get_ref<const std::string&>();
+    if (s.find('\0') != std::string::npos || s.size() > 512) return false;
+    *out = "S" + s;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+nlohmann::json DecodeFieldValue(std::string_view encoded) {
+  if (encoded.empty()) return nullptr;
+  switch (encoded[0]) {
+    case 'T':
+      return true;
+    case 'F':
+      return false;
+    case 'N':
+      return encoded.size() == 9 ? nlohmann::json(GetDouble(encoded.substr(1)))
+                                 : nlohmann::json();
+    case 'S':
+      return std::string(encoded.substr(1));
+  }
+  return nullptr;
+}
+
+std::string FieldKey(std::string_view field, std::string_view encoded_value,
+                     std::string_view exp, std::string_view test) {
+  std::string key;
+  key.append(field).push_back('\0');
+  key.append(encoded_value).push_back('\0');
+  key.append(exp).push_back('\0');
+  key.append(test);
+  return key;
+}
+
+bool ParseFieldKey(std::string_view key, std::string_view* field,
+                   std::string_view* encoded_value, std::string_view* exp,
+                   std::string_view* test) {
+  // Field, exp and test never hold NUL; the value may, so cut from both ends.
+  size_t a = key.find('\0');
+  size_t c = key.rfind('\0');
+  if (a == std::string_view::npos || c == a) return false;
+  size_t b = key.rfind('\0', c - 1);
+  if (b == std::string_view::npos || b <= a) return false;
+  *field = key.substr(0, a);
+  *encoded_value = key.substr(a + 1, b - a - 1);
+  *exp = key.substr(b + 1, c - b - 1);
+  *test = key.substr(c + 1);
+  return true;
+}
+
+void FlattenParams(const nlohmann::json& params, const std::string& prefix,
+                   std::vector<std::pair<std::string, nlohmann::json>>* out) {
+  if (!params.is_object() || out->size() >= 256) return;
+  for (const auto& [key, value] : params.items()) {
+    if (key.find('\0') != std::string::npos) continue;
+    std::string path = prefix + "." + key;
+    if (value.is_object()) {
+      FlattenParams(value, path, out);
+    } else if (!value.is_array() && !value.is_null()) {
+      out->emplace_back(path, value);
+    }
+  }
+}
+
+Status Index::FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::OK();
+  std::string msg = what + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  return Status::IOError(msg);
+}
+
+Status Index::Open(const std::string& path, bool read_only,
+                   std::unique_ptr<Index>* out) {
+  std::unique_ptr<Index> index(new Index());
+  index->path_ = path;
+  Status s;
+  if (!read_only) {
+    s = index->OpenWriter();
+    if (s.code() != Status::Code::kBusy) {
+      if (s.ok()) *out = std::move(index);
+      return s;
+    }
+  }
+  s = index->OpenSecondary();
+  if (s.ok()) *out = std::move(index);
+  return s;
+}
+
+Status Index::OpenWriter() {
+  std::error_code ec;
+  std::filesystem::create_directories(path_, ec);
+  if (ec) return Status::IOError("create index directory " + path_ + ": " + ec.message());
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(rocksdb::DBOptions(BaseOptions()), path_, Descriptors(),
+                        &handles_, &db);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return Status::Busy("index " + path_ + " is held by another process");
+  }
+  if (!s.ok()) return FromRocks(s, "open index " + path_);
+  db_.reset(db);
+  TakeDefaultHandle();
+  return Status::OK();
+}
+
+Status Index::OpenSecondary() {
+  if (!std::filesystem::exists(path_ + "/CURRENT")) {
+    return Status::NotFound("no index at " + path_ +
+                            " (run `lumo-db reindex` or a load first)");
+  }
+  const char* tmp = getenv("TMPDIR");
+  std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/lumodb-secondary-XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr) {
+    return Status::FromErrno("create secondary directory", dir, errno);
+  }
+  secondary_path_ = dir;
+  rocksdb::Options options = BaseOptions();
+  options.max_open_files = -1;  // required for a secondary instance
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(
+      rocksdb::DBOptions(options), path_, secondary_path_, Descriptors(),
+      &handles_, &db);
+  if (!s.ok()) return FromRocks(s, "open index " + path_ + " as secondary");
+  db_.reset(db);
+  TakeDefaultHandle();
+  read_only_ = true;
+  return CatchUp();
+}
+
+void Index::TakeDefaultHandle() {
+  default_handle_ = handles_.front();
+  handles_.erase(handles_.begin());
+}
+
+Index::~Index() {
+  handles_.push_back(default_handle_);
+  for (auto* h : handles_) {
+    if (db_ != nullptr && h != nullptr) db_->DestroyColumnFamilyHandle(h);
+  }
+  handles_.clear();
+  db_.reset();
+  if (!secondary_path_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_path_, ec);
+  }
+}
+
+Status Index::Get(Cf which, const rocksdb::Slice& key, std::string* value) {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[which], key, value);
+  if (s.IsNotFound()) return Status::NotFound(key.ToString());
+  return FromRocks(s, "read index " + path_);
+}
+
+Status Index::Write(rocksdb::WriteBatch* batch, bool disable_wal) {
+  if (read_only_) return Status::IllegalState("index " + path_ + " is open read-only");
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = disable_wal;
+  return FromRocks(db_->Write(wo, batch), "write index " + path_);
+}
+
+Status Index::CatchUp() {
+  if (!read_only_) return Status::OK();
+  return FromRocks(db_->TryCatchUpWithPrimary(), "catch up with index " + path_);
+}
+
+Status Index::Clear() {
+  if (read_only_) return Status::IllegalState("index " + path_ + " is open read-only");
+  for (int i = 0; i < kNumCf; ++i) {
+    rocksdb::ColumnFamilyHandle* h = handles_[i];
+    std::string name = h->GetName();
+    rocksdb::Status s = db_->DropColumnFamily(h);
+    if (!s.ok()) return FromRocks(s, "drop " + name + " in " + path_);
+    db_->DestroyColumnFamilyHandle(h);
+    handles_[i] = nullptr;
+    s = db_->CreateColumnFamily(CfOptions(), name, &handles_[i]);
+    if (!s.ok()) return FromRocks(s, "create " + name + " in " + path_);
+  }
+  return Status::OK();
+}
+
+Status Index::FlushAll() {
+  if (read_only_) return Status::OK();
+  rocksdb::FlushOptions fo;
+  return FromRocks(db_->Flush(fo, handles_), "flush index " + path_);
+}
+
+}  // namespace lumodb

@@ -1,0 +1,90 @@
+// Index: the RocksDB database behind the Watcher. Knows the column families
+// and key layouts (docs/format.md, "RocksDB index"); nothing else opens it.
+#ifndef LUMODB_INDEX_H_
+#define LUMODB_INDEX_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <rocksdb/db.h>
+
+#include "lumodb/status.h"
+
+namespace lumodb {
+
+enum Cf {
+  kRuns = 0,   // "experiments": exp \0 test -> RunRecord
+  kInfo,       // exp \0 test \0 key -> compact JSON
+  kText,       // exp \0 test \0 key -> text
+  kMetrics,    // exp \0 test \0 metric -> MetricRecord
+  kReruns,     // test \0 "from"|"to" \0 other_test -> other's exp_name
+  kByTest,     // test \0 exp -> ""
+  kFields,     // field \0 typed value \0 exp \0 test -> ""
+  kMeta,       // "format" -> "1", ...
+  kNumCf,
+};
+
+std::string RunKey(std::string_view exp, std::string_view test);
+std::string SubKey(std::string_view exp, std::string_view test,
+                   std::string_view name);
+// Splits exp \0 test [\0 name].
+bool SplitKey(std::string_view key, std::string_view* exp,
+              std::string_view* test, std::string_view* name);
+
+// Order-preserving encodings of JSON scalars for the fields family:
+// 'F'/'T' for booleans, 'N' + 8 bytes for numbers, 'S' + bytes for strings.
+// Returns false (and leaves *out alone) for values that are not indexed.
+bool EncodeFieldValue(const nlohmann::json& value, std::string* out);
+nlohmann::json DecodeFieldValue(std::string_view encoded);
+std::string FieldKey(std::string_view field, std::string_view encoded_value,
+                     std::string_view exp, std::string_view test);
+bool ParseFieldKey(std::string_view key, std::string_view* field,
+                   std::string_view* encoded_value, std::string_view* exp,
+                   std::string_view* test);
+// The fields a run indexes for its params: every scalar leaf, dotted.
+void FlattenParams(const nlohmann::json& params, const std::string& prefix,
+                   std::vector<std::pair<std::string, nlohmann::json>>* out);
+
+class Index {
+ public:
+  // Opens the database at path, creating it. When another process holds
+  // it (or read_only is asked), opens it as a secondary instance instead.
+  static Status Open(const std::string& path, bool read_only,
+                     std::unique_ptr<Index>* out);
+  ~Index();
+
+  rocksdb::DB* db() { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* cf(Cf which) { return handles_[which]; }
+  bool read_only() const { return read_only_; }
+  const std::string& path() const { return path_; }
+
+  Status Get(Cf which, const rocksdb::Slice& key, std::string* value);
+  Status Write(rocksdb::WriteBatch* batch, bool disable_wal = false);
+  // A secondary catches up with the writer; a no-op for the writer.
+  Status CatchUp();
+  // Deletes every record (for reindex).
+  Status Clear();
+  Status FlushAll();
+
+  static Status FromRocks(const rocksdb::Status& s, const std::string& what);
+
+ private:
+  Index() = default;
+  Status OpenWriter();
+  Status OpenSecondary();
+  void TakeDefaultHandle();
+
+  std::string path_;
+  std::string secondary_path_;
+  bool read_only_ = false;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // by Cf
+  rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+};
+
+}  // namespace lumodb
+
+#endif  // LUMODB_INDEX_H_

@@ -1,0 +1,363 @@
+// Watcher: incremental loads from active-run markers, reindex, lookups and
+// queries over the index.
+#include "lumodb/watcher.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include "filter.h"
+#include "index.h"
+#include "lumodb/names.h"
+#include "markers.h"
+#include "run_json.h"
+#include "run_loader.h"
+#include "time_util.h"
+
+namespace lumodb {
+
+namespace {
+
+class Reporter : public JournalReporter {
+ public:
+  explicit Reporter(void (*warn)(const std::string&)) : warn_(warn) {}
+  void Corruption(const std::string& path, uint64_t offset, uint64_t bytes,
+                  const std::string& reason) override {
+    std::string msg = "journal " + path + ": " + reason + " at offset " +
+                      std::to_string(offset) + " (" + std::to_string(bytes) +
+                      " bytes skipped)";
+    if (warn_ != nullptr) {
+      warn_(msg);
+    } else {
+      std::fprintf(stderr, "lumo-db: warning: %s\n", msg.c_str());
+    }
+  }
+
+ private:
+  void (*warn_)(const std::string&);
+};
+
+// Names in a directory; an absent directory is empty.
+Status ListDir(const std::string& path, std::vector<std::string>* names) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) {
+    if (errno == ENOENT) return Status::OK();
+    return Status::FromErrno("list", path, errno);
+  }
+  while (struct dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
+                                (e->d_name[1] == '.' && e->d_name[2] == '\0'))) {
+      continue;
+    }
+    names->emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+  return Status::OK();
+}
+
+int64_t MtimeMicros(const struct stat& st) {
+  return int64_t{st.st_mtim.tv_sec} * 1000000 + st.st_mtim.tv_nsec / 1000;
+}
+
+bool IndexedField(const std::string& field) {
+  return field == "status" || field == "progress.start" ||
+         field.rfind("params.", 0) == 0 || field.rfind("metrics.", 0) == 0;
+}
+
+class WatcherImpl : public Watcher {
+ public:
+  WatcherImpl(Roots roots, WatcherOptions options, std::unique_ptr<Index> index)
+      : roots_(std::move(roots)),
+        options_(options),
+        index_(std::move(index)),
+        reporter_(options.warn) {}
+
+  Status load(LoadStats* stats) override {
+    LoadStats local;
+    if (stats == nullptr) stats = &local;
+    if (index_->read_only()) return index_->CatchUp();
+    const std::string active = ActiveDir(roots_.info_root);
+    std::vector<std::string> names;
+    Status s = ListDir(active, &names);
+    if (!s.ok()) return s;
+    int64_t now = NowMicros();
+    for (const std::string& name : names) {
+      RunLoadContext ctx = Context(now);
+      if (!ParseMarkerName(name, &ctx.exp_name, &ctx.test_name)) continue;
+      stats->markers++;
+      const std::string marker = active + "/" + name;
+      struct stat st;
+      if (::stat(marker.c_str(), &st) != 0) continue;  // retired meanwhile
+      ctx.has_marker = true;
+      ctx.marker_mtime_us = MtimeMicros(st);
+      s = LoadOne(ctx, marker, stats);
+      if (!s.ok()) return s;
+    }
+    return Status::OK();
+  }
+
+  Status reindex(LoadStats* stats) override {
+    LoadStats local;
+    if (stats == nullptr) stats = &local;
+    if (index_->read_only()) {
+      return Status::Busy("index " + index_->path() +
+                          " is held by another process; reindex needs it");
+    }
+    Status s = index_->Clear();
+    if (!s.ok()) return s;
+    std::set<std::string> markers;
+    {
+      std::vector<std::string> names;
+      s = ListDir(ActiveDir(roots_.info_root), &names);
+      if (!s.ok()) return s;
+      markers.insert(names.begin(), names.end());
+    }
+    std::vector<std::string> exps;
+    s = ListDir(roots_.info_root, &exps);
+    if (!s.ok()) return s;
+    std::sort(exps.begin(), exps.end());
+    int64_t now = NowMicros();
+    rocksdb::WriteBatch batch;
+    size_t in_batch = 0;
+    for (const std::string& exp : exps) {
+      if (exp[0] == '.' || !ValidateExpName(exp).ok()) continue;
+      std::vector<std::string> tests;
+      s = ListDir(roots_.info_root + "/" + exp, &tests);
+      if (!s.ok()) return s;
+      for (const std::string& test : tests) {
+        if (!IsValidTestName(test)) continue;
+        RunLoadContext ctx = Context(now);
+        ctx.exp_name = exp;
+        ctx.test_name = test;
+        ctx.fresh = true;
+        const std::string marker =
+            ActiveDir(roots_.info_root) + "/" + MarkerName(exp, test);
+        struct stat st;
+        if (markers.count(MarkerName(exp, test)) != 0 &&
+            ::stat(marker.c_str(), &st) == 0) {
+          ctx.has_marker = true;
+          ctx.marker_mtime_us = MtimeMicros(st);
+        }
+        bool retire = false;
+        s = LoadRun(index_.get(), ctx, &reporter_, &batch, stats, &retire);
+        if (!s.ok()) return s;
+        if (retire) ::unlink(marker.c_str());
+        if (++in_batch == 512) {
+          s = index_->Write(&batch, /*disable_wal=*/true);
+          if (!s.ok()) return s;
+          batch.Clear();
+          in_batch = 0;
+        }
+      }
+    }
+    s = index_->Write(&batch, true);
+    if (!s.ok()) return s;
+    return index_->FlushAll();
+  }
+
+  Status retrieve(const std::string& test_name, const std::string& exp_name,
+                  std::string* json, std::vector<std::string>* candidates) override {
+    std::string exp = exp_name;
+    if (exp.empty()) {
+      std::vector<std::string> exps = ExpsOf(test_name);
+      if (exps.empty()) return Status::NotFound("no run " + test_name + " in " + index_->path());
+      if (exps.size() > 1) {
+        std::string list;
+        for (const auto& e : exps) {
+          if (candidates != nullptr) candidates->push_back(e + "/" + test_name);
+          list += (list.empty() ? "" : ", ") + e + "/" + test_name;
+        }
+        return Status::Ambiguous("test_name " + test_name + " names " +
+                                 std::to_string(exps.size()) + " runs: " + list +
+                                 " (choose one with --exp)");
+      }
+      exp = exps.front();
+    }
+    nlohmann::json run;
+    Status s = BuildRunJson(index_.get(), exp, test_name, roots_.timezone, &run);
+    if (!s.ok()) return s;
+    *json = run.dump();
+    return Status::OK();
+  }
+
+  Status query(const Query& q, std::vector<std::string>* out) override {
+    std::vector<CompiledFilter> filters;
+    std::vector<Filter> all = q.filters;
+    if (!q.status.empty()) {
+      static const std::set<std::string> kStatuses = {"running", "finished",
+                                                      "failed", "killed"};
+      if (kStatuses.count(q.status) == 0) {
+        return Status::InvalidArgument("status '" + q.status +
+                                       "' is not one of running, finished, failed, killed");
+      }
+      all.push_back(Filter{"status", "==", q.status});
+    }
+    for (const Filter& f : all) {
+      CompiledFilter c;
+      Status s = CompiledFilter::Compile(f, &c);
+      if (!s.ok()) return s;
+      filters.push_back(std::move(c));
+    }
+    const bool default_sort = q.sort_field.empty();
+    const std::string sort_field = default_sort ? "progress.start" : q.sort_field;
+    const bool descending = default_sort ? true : q.descending;
+
+    std::vector<nlohmann::json> results;
+    std::set<std::string> seen;
+    auto full = [&] { return q.limit != 0 && results.size() >= q.limit; };
+    auto consider = [&](const std::string& exp, const std::string& test) -> Status {
+      if (!q.exp_name.empty() && exp != q.exp_name) return Status::OK();
+      if (!seen.insert(RunKey(exp, test)).second) return Status::OK();
+      nlohmann::json run;
+      Status s = BuildRunJson(index_.get(), exp, test, roots_.timezone, &run);
+      if (s.IsNotFound()) return Status::OK();
+      if (!s.ok()) return s;
+      for (const auto& f : filters) {
+        if (!f.Matches(run)) return Status::OK();
+      }
+      results.push_back(std::move(run));
+      return Status::OK();
+    };
+
+    Status s;
+    if (IndexedField(sort_field)) {
+      // Walk the field's index in order; runs without the field come last.
+      std::string prefix = sort_field;
+      prefix.push_back('\0');
+      std::string upper = sort_field;
+      upper.push_back('\x01');
+      rocksdb::Slice lower_slice(prefix), upper_slice(upper);
+      rocksdb::ReadOptions ro;
+      ro.iterate_lower_bound = &lower_slice;
+      ro.iterate_upper_bound = &upper_slice;
+      std::unique_ptr<rocksdb::Iterator> it(
+          index_->db()->NewIterator(ro, index_->cf(kFields)));
+      if (descending) {
+        it->SeekToLast();
+      } else {
+        it->SeekToFirst();
+      }
+      for (; it->Valid() && !full(); descending ? it->Prev() : it->Next()) {
+        std::string_view field, value, exp, test;
+        rocksdb::Slice k = it->key();
+        if (!ParseFieldKey(std::string_view(k.data(), k.size()), &field, &value,
+                           &exp, &test)) {
+          continue;
+        }
+        s = consider(std::string(exp), std::string(test));
+        if (!s.ok()) return s;
+      }
+      if (!full()) s = ScanRuns(q.exp_name, [&](const std::string& e, const std::string& t) {
+        return full() ? Status::OK() : consider(e, t);
+      });
+    } else {
+      s = ScanRuns(q.exp_name, consider);
+      if (s.ok()) {
+        std::stable_sort(results.begin(), results.end(),
+                         [&](const nlohmann::json& a, const nlohmann::json& b) {
+                           const nlohmann::json* va = LookupPath(a, sort_field);
+                           const nlohmann::json* vb = LookupPath(b, sort_field);
+                           if (va == nullptr || vb == nullptr) return va != nullptr;
+                           int c = CompareJson(*va, *vb);
+                           return descending ? c > 0 : c < 0;
+                         });
+        if (q.limit != 0 && results.size() > q.limit) results.resize(q.limit);
+      }
+    }
+    if (!s.ok()) return s;
+    for (const auto& r : results) out->push_back(r.dump());
+    return Status::OK();
+  }
+
+  uint64_t sequence() const override {
+    return index_->db()->GetLatestSequenceNumber();
+  }
+  bool read_only() const override { return index_->read_only(); }
+  const std::string& db_path() const override { return index_->path(); }
+
+ private:
+  RunLoadContext Context(int64_t now) const {
+    RunLoadContext ctx;
+    ctx.info_root = roots_.info_root;
+    ctx.timezone = roots_.timezone;
+    ctx.now_us = now;
+    ctx.heartbeat_timeout_s = options_.heartbeat_timeout_s;
+    ctx.marker_retire_s = options_.marker_retire_s;
+    return ctx;
+  }
+
+  Status LoadOne(const RunLoadContext& ctx, const std::string& marker,
+                 LoadStats* stats) {
+    rocksdb::WriteBatch batch;
+    bool retire = false;
+    Status s = LoadRun(index_.get(), ctx, &reporter_, &batch, stats, &retire);
+    if (!s.ok()) return s;
+    if (batch.Count() > 0) {
+      s = index_->Write(&batch);
+      if (!s.ok()) return s;
+    }
+    // Retire only once the run's last records are in the index.
+    if (retire && ::unlink(marker.c_str()) == 0) stats->markers_retired++;
+    return Status::OK();
+  }
+
+  std::vector<std::string> ExpsOf(const std::string& test) {
+    std::vector<std::string> exps;
+    std::string prefix = test;
+    prefix.push_back('\0');
+    std::unique_ptr<rocksdb::Iterator> it(
+        index_->db()->NewIterator(rocksdb::ReadOptions(), index_->cf(kByTest)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      exps.emplace_back(it->key().data() + prefix.size(),
+                        it->key().size() - prefix.size());
+    }
+    return exps;
+  }
+
+  template <typename Fn>
+  Status ScanRuns(const std::string& exp_name, Fn fn) {
+    std::string prefix;
+    if (!exp_name.empty()) prefix = exp_name + std::string(1, '\0');
+    std::unique_ptr<rocksdb::Iterator> it(
+        index_->db()->NewIterator(rocksdb::ReadOptions(), index_->cf(kRuns)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      std::string_view exp, test;
+      rocksdb::Slice k = it->key();
+      if (!SplitKey(std::string_view(k.data(), k.size()), &exp, &test, nullptr)) continue;
+      Status s = fn(std::string(exp), std::string(test));
+      if (!s.ok()) return s;
+    }
+    return Status::OK();
+  }
+
+  Roots roots_;
+  WatcherOptions options_;
+  std::unique_ptr<Index> index_;
+  Reporter reporter_;
+};
+
+}  // namespace
+
+Status Watcher::Open(const Roots& roots_in, const WatcherOptions& options,
+                     std::unique_ptr<Watcher>* out) {
+  Roots roots = roots_in;
+  const char* home = std::getenv("HOME");
+  roots.FillDefaults(home != nullptr ? home : "/");
+  std::string path = options.db_path;
+  if (path.empty()) {
+    const char* env = std::getenv("LUMODB_DB");
+    path = env != nullptr && *env != '\0' ? env : roots.cache_root + "/lumodb/index";
+  }
+  std::unique_ptr<Index> index;
+  Status s = Index::Open(path, options.read_only, &index);
+  if (!s.ok()) return s;
+  out->reset(new WatcherImpl(std::move(roots), options, std::move(index)));
+  return Status::OK();
+}
+
+}  // namespace lumodb
