@@ -414,10 +414,37 @@ TEST(JournalTest, MissingShortAndForeignFiles) {
   EXPECT_EQ(r.result.records, 0u);
   EXPECT_TRUE(r.reports.empty());
 
-  // Offsets inside the magic or past the end are the caller's mistake.
+  // An offset inside the magic is the caller's mistake.
   WriteJournal(dir / "journal", 1);
   EXPECT_TRUE(ReadAll(dir / "journal", 3, false).status.IsInvalidArgument());
-  EXPECT_TRUE(ReadAll(dir / "journal", 1 << 20, false).status.IsInvalidArgument());
+}
+
+TEST(JournalTest, OffsetPastTheEndWaitsForTheWriter) {
+  TempDir dir;
+  const std::string path = dir / "journal";
+  std::vector<uint64_t> offsets = WriteJournal(path, 4);
+  const std::string whole = ReadFile(path);
+  // The writer's failed append of frames 3 and 4 is cut off after a reader
+  // read up to the end.
+  WriteFile(path, whole.substr(0, offsets[2]));
+  Read r = ReadAll(path, whole.size(), false);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.frames.empty());
+  EXPECT_TRUE(r.reports.empty());
+  EXPECT_EQ(r.result.end_offset, whole.size());
+  EXPECT_EQ(r.result.file_size, offsets[2]);
+  // Its retry writes the same bytes, and reading goes on from there.
+  std::string next;
+  JournalWriter::EncodeFrame(5, PayloadFor(5), &next);
+  WriteFile(path, whole + next);
+  r = ReadAll(path, r.result.end_offset, false);
+  ASSERT_TRUE(r.status.ok());
+  ExpectFrames(r.frames, 5, 5);
+  // With the writer gone the offset can only be a mistake.
+  WriteFile(path, whole.substr(0, offsets[2]));
+  r = ReadAll(path, whole.size(), true);
+  EXPECT_TRUE(r.status.IsInvalidArgument());
+  EXPECT_NE(r.status.message().find(path), std::string::npos);
 }
 
 TEST(JournalTest, ReopenContinuesSeqAndTruncatesTornTail) {

@@ -116,6 +116,9 @@ Status ReadJournal(
   if (fstat(fd, &st) != 0) return Status::FromErrno("stat journal", path, errno);
   result->file_size = static_cast<uint64_t>(st.st_size);
   if (from_offset > result->file_size) {
+    // A live writer cuts a failed append back off, frames a reader may have
+    // seen included, and rewrites the same bytes when it retries.
+    if (!tail_is_final) return Status::OK();
     return Status::InvalidArgument(
         "read offset " + std::to_string(from_offset) + " is past the end of journal " +
         path + " (" + std::to_string(result->file_size) + " bytes)");

@@ -53,8 +53,10 @@ struct JournalReadResult {
 // A missing file is NotFound naming the path. At from_offset 0, a file
 // shorter than the magic that is a prefix of it is an empty journal (a torn
 // tail if tail_is_final); a wrong magic is Corruption naming the path.
-// reporter may be null. A from_offset past the end of the file is
-// InvalidArgument.
+// reporter may be null. A from_offset past the end of the file reads
+// nothing while the writer may be alive (it truncates a failed append, which
+// a reader may have seen, and retries it), and is InvalidArgument once
+// tail_is_final.
 Status ReadJournal(
     const std::string& path, uint64_t from_offset, bool tail_is_final,
     JournalReporter* reporter,
