@@ -1,11 +1,11 @@
 // Tests for engine/src/crc32c.cc: known vectors and agreement of both paths.
 #include "crc32c.h"
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace lumodb::crc32c {
 namespace {
@@ -45,9 +45,7 @@ TEST(Crc32cTest, EmptyInput) {
   EXPECT_EQ(0x12345678u, Extend(0x12345678u, "", 0));
 }
 
-TEST(Crc32cTest, Values) {
-  EXPECT_NE(Value("a", 1), Value("foo", 3));
-}
+TEST(Crc32cTest, Values) { EXPECT_NE(Value("a", 1), Value("foo", 3)); }
 
 TEST(Crc32cTest, ExtendInPiecesEqualsWhole) {
   std::string data;

@@ -1,5 +1,6 @@
 // Tests for engine/src/journal_writer.cc and engine/src/journal_reader.cc,
 // on real files: round trips, torn tails, flipped bits, a full disk.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -9,8 +10,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "journal_format.h"
 #include "journal_reader.h"
@@ -54,7 +53,8 @@ struct Read {
   std::vector<Report> reports;
 };
 
-Read ReadAll(const std::string& path, uint64_t from_offset, bool tail_is_final) {
+Read ReadAll(const std::string& path, uint64_t from_offset,
+             bool tail_is_final) {
   Read r;
   RecordingReporter reporter;
   r.status = ReadJournal(
@@ -113,7 +113,8 @@ void ExpectFrames(const std::vector<Frame>& frames, uint64_t first_seq,
   ASSERT_EQ(frames.size(), last_seq - first_seq + 1);
   for (size_t i = 0; i < frames.size(); ++i) {
     EXPECT_EQ(frames[i].seq, first_seq + i);
-    EXPECT_EQ(frames[i].payload, PayloadFor(first_seq + i)) << "seq " << first_seq + i;
+    EXPECT_EQ(frames[i].payload, PayloadFor(first_seq + i))
+        << "seq " << first_seq + i;
   }
 }
 
@@ -388,7 +389,8 @@ TEST(JournalTest, MissingShortAndForeignFiles) {
   EXPECT_EQ(r.status.code(), Status::Code::kCorruption);
   EXPECT_NE(r.status.message().find(foreign), std::string::npos);
   WriteFile(foreign, "LUMX");  // too short, and not a prefix of the magic
-  EXPECT_EQ(ReadAll(foreign, 0, false).status.code(), Status::Code::kCorruption);
+  EXPECT_EQ(ReadAll(foreign, 0, false).status.code(),
+            Status::Code::kCorruption);
   std::unique_ptr<JournalWriter> w;
   EXPECT_EQ(JournalWriter::Open(foreign, &w).code(), Status::Code::kCorruption);
   EXPECT_EQ(w, nullptr);
@@ -527,7 +529,8 @@ int FullDiskChild(const std::string& path) {
     std::string buf;
     uint64_t seq = w->next_seq();
     for (int i = 0; i < kFramesPerAppend; ++i, ++seq) {
-      JournalWriter::EncodeFrame(seq, std::string(100, static_cast<char>('a' + seq % 26)), &buf);
+      JournalWriter::EncodeFrame(
+          seq, std::string(100, static_cast<char>('a' + seq % 26)), &buf);
     }
     const uint64_t before = w->size();
     Status s = w->Append(buf);
@@ -537,15 +540,17 @@ int FullDiskChild(const std::string& path) {
     }
     if (!s.IsIOError()) return kChildNotIOError;
     if (s.message().find(path) == std::string::npos) return kChildNoPath;
-    if (s.message().find("File too large") == std::string::npos) return kChildNoErrnoText;
+    if (s.message().find("File too large") == std::string::npos)
+      return kChildNoErrnoText;
     struct stat st;
-    if (stat(path.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != before ||
-        w->size() != before) {
+    if (stat(path.c_str(), &st) != 0 ||
+        static_cast<uint64_t>(st.st_size) != before || w->size() != before) {
       return kChildSizeMoved;
     }
     // The caller may retry; a retry against the same limit fails the same way.
     if (w->Append(buf).ok()) return kChildRetryNotFailed;
-    if (stat(path.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != before) {
+    if (stat(path.c_str(), &st) != 0 ||
+        static_cast<uint64_t>(st.st_size) != before) {
       return kChildSizeMoved;
     }
     return kChildOk;
@@ -573,7 +578,8 @@ TEST(JournalTest, FullDiskLeavesOnlyWholeFrames) {
   ASSERT_EQ(r.frames.size(), frames);
   for (uint64_t i = 0; i < frames; ++i) {
     EXPECT_EQ(r.frames[i].seq, i + 1);
-    EXPECT_EQ(r.frames[i].payload, std::string(100, static_cast<char>('a' + (i + 1) % 26)));
+    EXPECT_EQ(r.frames[i].payload,
+              std::string(100, static_cast<char>('a' + (i + 1) % 26)));
   }
   EXPECT_TRUE(r.reports.empty());
   EXPECT_EQ(r.result.torn_bytes, 0u);

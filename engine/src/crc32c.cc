@@ -23,7 +23,8 @@ constexpr Tables MakeTables() {
   Tables t{};
   for (uint32_t b = 0; b < 256; ++b) {
     uint32_t crc = b;
-    for (int i = 0; i < 8; ++i) crc = (crc >> 1) ^ ((crc & 1) ? kPolynomial : 0);
+    for (int i = 0; i < 8; ++i)
+      crc = (crc >> 1) ^ ((crc & 1) ? kPolynomial : 0);
     t[0][b] = crc;
   }
   for (size_t k = 1; k < 8; ++k) {
@@ -45,8 +46,8 @@ inline uint32_t LoadLE32(const unsigned char* p) {
 
 #ifdef LUMODB_CRC32C_SSE42
 __attribute__((target("sse4.2"))) uint32_t ExtendSse42(uint32_t init_crc,
-                                                        const char* data,
-                                                        size_t n) {
+                                                       const char* data,
+                                                       size_t n) {
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   uint64_t crc = init_crc ^ 0xffffffffu;
   while (n >= 8) {

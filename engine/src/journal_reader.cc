@@ -26,8 +26,8 @@ FrameCheck CheckFrame(const char* p, size_t n, uint32_t* length) {
   if (len > journal::kMaxPayload) return FrameCheck::kBadLength;
   if (n - kHeaderSize < len) return FrameCheck::kIncomplete;
   const uint32_t stored = crc32c::Unmask(journal::DecodeFixed32(p));
-  const uint32_t actual = crc32c::Value(p + journal::kLengthOffset,
-                                        kHeaderSize - journal::kLengthOffset + len);
+  const uint32_t actual = crc32c::Value(
+      p + journal::kLengthOffset, kHeaderSize - journal::kLengthOffset + len);
   if (stored != actual) return FrameCheck::kBadChecksum;
   *length = len;
   return FrameCheck::kGood;
@@ -89,12 +89,11 @@ Status ReadRange(int fd, const std::string& path, uint64_t offset,
 
 }  // namespace
 
-Status ReadJournal(
-    const std::string& path, uint64_t from_offset, bool tail_is_final,
-    JournalReporter* reporter,
-    const std::function<Status(uint64_t seq, uint64_t offset,
-                               std::string_view payload)>& visit,
-    JournalReadResult* result) {
+Status ReadJournal(const std::string& path, uint64_t from_offset,
+                   bool tail_is_final, JournalReporter* reporter,
+                   const std::function<Status(uint64_t seq, uint64_t offset,
+                                              std::string_view payload)>& visit,
+                   JournalReadResult* result) {
   *result = JournalReadResult();
   result->end_offset = from_offset;
   auto report = [&](uint64_t offset, uint64_t bytes, const char* reason) {
@@ -103,25 +102,29 @@ Status ReadJournal(
   };
 
   if (from_offset != 0 && from_offset < journal::kMagicSize) {
-    return Status::InvalidArgument("read offset " + std::to_string(from_offset) +
-                                   " of journal " + path + " is inside its magic");
+    return Status::InvalidArgument(
+        "read offset " + std::to_string(from_offset) + " of journal " + path +
+        " is inside its magic");
   }
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("journal " + path + ": no such file");
+    if (errno == ENOENT)
+      return Status::NotFound("journal " + path + ": no such file");
     return Status::FromErrno("open journal", path, errno);
   }
   FdCloser closer(fd);
   struct stat st;
-  if (fstat(fd, &st) != 0) return Status::FromErrno("stat journal", path, errno);
+  if (fstat(fd, &st) != 0)
+    return Status::FromErrno("stat journal", path, errno);
   result->file_size = static_cast<uint64_t>(st.st_size);
   if (from_offset > result->file_size) {
     // A live writer cuts a failed append back off, frames a reader may have
     // seen included, and rewrites the same bytes when it retries.
     if (!tail_is_final) return Status::OK();
     return Status::InvalidArgument(
-        "read offset " + std::to_string(from_offset) + " is past the end of journal " +
-        path + " (" + std::to_string(result->file_size) + " bytes)");
+        "read offset " + std::to_string(from_offset) +
+        " is past the end of journal " + path + " (" +
+        std::to_string(result->file_size) + " bytes)");
   }
 
   // Only the unread range: an incremental read costs what was appended.
@@ -169,7 +172,8 @@ Status ReadJournal(
       after_skip = true;
       continue;
     }
-    const uint64_t seq = journal::DecodeFixed64(data + pos + journal::kSeqOffset);
+    const uint64_t seq =
+        journal::DecodeFixed64(data + pos + journal::kSeqOffset);
     // Skipped bytes explain a jump forward; they were reported already.
     const bool explained = after_skip && seq > prev_seq;
     if (have_prev && seq != prev_seq + 1 && !explained) {

@@ -57,12 +57,11 @@ struct JournalReadResult {
 // nothing while the writer may be alive (it truncates a failed append, which
 // a reader may have seen, and retries it), and is InvalidArgument once
 // tail_is_final.
-Status ReadJournal(
-    const std::string& path, uint64_t from_offset, bool tail_is_final,
-    JournalReporter* reporter,
-    const std::function<Status(uint64_t seq, uint64_t offset,
-                               std::string_view payload)>& visit,
-    JournalReadResult* result);
+Status ReadJournal(const std::string& path, uint64_t from_offset,
+                   bool tail_is_final, JournalReporter* reporter,
+                   const std::function<Status(uint64_t seq, uint64_t offset,
+                                              std::string_view payload)>& visit,
+                   JournalReadResult* result);
 
 }  // namespace lumodb
 

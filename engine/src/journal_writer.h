@@ -19,7 +19,8 @@ class JournalWriter {
   // header. An existing journal is scanned: its last good frame gives the
   // next seq, and a torn or corrupt tail after it is truncated away.
   // A file with a wrong magic is Corruption and is left untouched.
-  static Status Open(const std::string& path, std::unique_ptr<JournalWriter>* out);
+  static Status Open(const std::string& path,
+                     std::unique_ptr<JournalWriter>* out);
 
   ~JournalWriter();  // closes the fd
   JournalWriter(const JournalWriter&) = delete;
@@ -27,7 +28,8 @@ class JournalWriter {
 
   // Appends one encoded frame to *buf (no I/O). payload.size() must be at
   // most journal::kMaxPayload: a longer frame reads back as corrupt.
-  static void EncodeFrame(uint64_t seq, std::string_view payload, std::string* buf);
+  static void EncodeFrame(uint64_t seq, std::string_view payload,
+                          std::string* buf);
 
   // Writes bytes (whole frames) at the end of the file, looping on short
   // writes and EINTR. On failure (ENOSPC, EFBIG, EIO...) it truncates the
@@ -39,7 +41,8 @@ class JournalWriter {
 
   uint64_t size() const { return size_; }          // bytes in the file
   uint64_t next_seq() const { return next_seq_; }  // 1 for a new journal
-  void set_next_seq(uint64_t s) { next_seq_ = s; }  // bumped as frames are encoded
+  // The caller bumps it as it encodes frames.
+  void set_next_seq(uint64_t s) { next_seq_ = s; }
   const std::string& path() const { return path_; }
 
  private:
