@@ -61,7 +61,7 @@ Experiment::Impl::Impl(Experiment* self, std::string exp_name, Roots roots,
   if (status_.ok()) status_ = ValidateExpName(exp_name_);
   if (options_.default_hooks) {
     hooks_.push_back(std::make_shared<LastCmd>());
-    hooks_.push_back(std::make_shared<RecordAbort>());
+    hooks_.push_back(std::make_shared<lumodb::RecordAbort>());
     hooks_.push_back(std::make_shared<LockFile>());
   }
 }

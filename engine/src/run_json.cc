@@ -12,8 +12,6 @@ namespace lumodb {
 
 namespace {
 
-std::string Str(const std::string& s) { return s; }
-
 const char* CmpName(fbs::Cmp cmp) {
   switch (cmp) {
     case fbs::Cmp::Max:
@@ -174,7 +172,7 @@ Status BuildRunJson(Index* index, const std::string& exp,
       size_t z = rest.find('\0');
       if (z == std::string_view::npos) continue;
       if (rest.substr(0, z) == "to") {
-        reruns.push_back(Str(std::string(rest.substr(z + 1))));
+        reruns.push_back(std::string(rest.substr(z + 1)));
       }
     }
     if (!reruns.empty()) {

@@ -105,12 +105,6 @@ void ApplyEvent(const fbs::RunEvent& ev, RunRecordT* rec, Pending* pending) {
   }
 }
 
-std::string EncodeStatus(RunStatus status) {
-  std::string v;
-  EncodeFieldValue(StatusName(static_cast<int>(status)), &v);
-  return v;
-}
-
 // Replaces a run's entries in the fields family for one field.
 void ReplaceField(rocksdb::WriteBatch* batch, Index* index,
                   const std::string& field, const nlohmann::json* old_value,
