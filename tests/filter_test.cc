@@ -231,9 +231,8 @@ TEST(LookupPathTest, AbsentIsNull) {
 TEST(CompareJsonTest, TypesInOrder) {
   std::vector<json> values = {
       json::object({{"a", 1}}), json::array({1}), "s", 2.5, true, nullptr};
-  std::sort(values.begin(), values.end(), [](const json& a, const json& b) {
-    return CompareJson(a, b) < 0;
-  });
+  std::sort(values.begin(), values.end(),
+            [](const json& a, const json& b) { return CompareJson(a, b) < 0; });
   EXPECT_EQ(json(values).dump(), R"([null,true,2.5,"s",[1],{"a":1}])");
   EXPECT_LT(CompareJson(false, true), 0);
   EXPECT_LT(CompareJson(nullptr, false), 0);
@@ -320,7 +319,7 @@ TEST(CompiledFilterTest, NumberFieldAgainstStringValueComparesText) {
 
 TEST(CompiledFilterTest, StringFieldAgainstNumberValueIsParsed) {
   EXPECT_TRUE(Match("params.wd == 0.01"));
-  EXPECT_TRUE(Match("params.code == 1"));      // "1.0" read as a number
+  EXPECT_TRUE(Match("params.code == 1"));        // "1.0" read as a number
   EXPECT_FALSE(Match(R"(params.code == "1")"));  // but not as text
   EXPECT_TRUE(Match(R"(params.code == "1.0")"));
   EXPECT_FALSE(Match("status == 1"));  // "finished" is no number
@@ -391,7 +390,7 @@ TEST(CompiledFilterTest, OrderingMixedTypesFails) {
 TEST(CompiledFilterTest, RegexSearch) {
   EXPECT_TRUE(Match("exp_name ~ ^mnist"));
   EXPECT_FALSE(Match("exp_name ~ ^cifar"));
-  EXPECT_TRUE(Match("exp_name ~ mlp"));          // search, not full match
+  EXPECT_TRUE(Match("exp_name ~ mlp"));  // search, not full match
   EXPECT_TRUE(Match(R"(exp_name ~ ^mnist\.mlp$)"));
   EXPECT_TRUE(Match(R"(note ~ "two words")"));
   EXPECT_TRUE(Match(R"(note ~ "\d+ epochs")"));
@@ -458,9 +457,9 @@ TEST(CompiledFilterTest, KeepsItsFilterAndCopies) {
 
 TEST(CompiledFilterTest, HandBuiltFilterValueIsJsonOrBareWord) {
   CompiledFilter compiled;
-  ASSERT_TRUE(CompiledFilter::Compile(Filter{"status", "==", "finished"},
-                                      &compiled)
-                  .ok());
+  ASSERT_TRUE(
+      CompiledFilter::Compile(Filter{"status", "==", "finished"}, &compiled)
+          .ok());
   EXPECT_TRUE(compiled.Matches(SampleRun()));
   ASSERT_TRUE(
       CompiledFilter::Compile(Filter{"params.code", "==", "\"1.0\""}, &compiled)
@@ -470,7 +469,8 @@ TEST(CompiledFilterTest, HandBuiltFilterValueIsJsonOrBareWord) {
   ASSERT_TRUE(
       CompiledFilter::Compile(Filter{"tags", "==", R"(["a", "b"])"}, &compiled)
           .ok());
-  EXPECT_FALSE(compiled.Matches(SampleRun()));  // spacing differs from ["a","b"]
+  EXPECT_FALSE(
+      compiled.Matches(SampleRun()));  // spacing differs from ["a","b"]
   ASSERT_TRUE(
       CompiledFilter::Compile(Filter{"tags", "==", R"(["a","b"])"}, &compiled)
           .ok());

@@ -13,8 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kUsage[] =
-    "use FIELD OP VALUE, OP one of == != < <= > >= ~";
+constexpr char kUsage[] = "use FIELD OP VALUE, OP one of == != < <= > >= ~";
 constexpr char kOperatorChars[] = "=!<>~";
 constexpr const char* kOperators[] = {"==", "!=", "<=", ">=", "<", ">", "~"};
 
@@ -169,8 +168,8 @@ const json* Walk(const json& node, std::string_view path) {
 Status Filter::Parse(const std::string& text, Filter* out) {
   std::string_view t = Trim(text);
   if (t.empty()) {
-    return ParseError(text, "is empty: " + std::string(kUsage) +
-                                ", e.g. params.lr>=0.1");
+    return ParseError(
+        text, "is empty: " + std::string(kUsage) + ", e.g. params.lr>=0.1");
   }
   size_t op_begin = 0;
   while (op_begin < t.size() && !IsOperatorChar(t[op_begin])) op_begin++;
@@ -211,10 +210,9 @@ Status Filter::Parse(const std::string& text, Filter* out) {
     // contents look like a number ("1").
     value_text = CompactJson(json(unquoted));
   } else if (value.empty() && op != "==" && op != "!=") {
-    return ParseError(text, "has no value after '" + std::string(op) +
-                                "': " + kUsage + ", e.g. " +
-                                std::string(field) + " " + std::string(op) +
-                                " 1");
+    return ParseError(text, "has no value after '" + std::string(op) + "': " +
+                                kUsage + ", e.g. " + std::string(field) + " " +
+                                std::string(op) + " 1");
   }
   out->field = std::string(field);
   out->op = std::string(op);
@@ -276,7 +274,7 @@ std::string JsonCellText(const json& v) {
 Status CompiledFilter::Compile(const Filter& f, CompiledFilter* out) {
   std::string text = f.field + " " + f.op + " " + f.value;
   static const std::pair<const char*, Op> kOps[] = {
-      {"==", Op::kEq}, {"!=", Op::kNe}, {"<", Op::kLt},     {"<=", Op::kLe},
+      {"==", Op::kEq}, {"!=", Op::kNe}, {"<", Op::kLt},    {"<=", Op::kLe},
       {">", Op::kGt},  {">=", Op::kGe}, {"~", Op::kRegex},
   };
   bool known = false;
@@ -306,11 +304,10 @@ Status CompiledFilter::Compile(const Filter& f, CompiledFilter* out) {
     std::string pattern =
         value.is_string() ? value.get<std::string>() : f.value;
     try {
-      regex = std::make_shared<const std::regex>(pattern,
-                                                 std::regex::ECMAScript);
+      regex =
+          std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
-      return ParseError(text, "has a bad regex '" + pattern + "': " +
-                                  e.what() +
+      return ParseError(text, "has a bad regex '" + pattern + "': " + e.what() +
                                   " (the pattern is ECMAScript, e.g. "
                                   "^mnist\\.)");
     }
