@@ -4,7 +4,6 @@
 #define LUMODB_SRC_FILTER_H_
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 
@@ -68,8 +67,10 @@ class CompiledFilter {
   Filter filter_;
   Op op_ = Op::kEq;
   nlohmann::json value_;
-  // Shared so that copies of a CompiledFilter do not rebuild the automaton.
-  std::shared_ptr<const std::regex> regex_;
+  // A std::regex, kept out of this header (see filter.cc). Shared so that
+  // copies of a CompiledFilter do not rebuild the automaton.
+  struct Regex;
+  std::shared_ptr<const Regex> regex_;
 };
 
 }  // namespace lumodb
