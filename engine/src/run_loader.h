@@ -29,7 +29,8 @@ struct RunLoadContext {
   int marker_retire_s = 600;
 };
 
-// Adds the run's changes to batch (nothing when it is up to date). Sets
+// Adds the run's changes to batch (nothing when it is up to date, nothing
+// when it returns an error: every read happens before the first Put). Sets
 // *retire_marker when the run has ended and its marker is old enough.
 Status LoadRun(Index* index, const RunLoadContext& ctx,
                JournalReporter* reporter, rocksdb::WriteBatch* batch,

@@ -145,7 +145,10 @@ class WatcherImpl : public Watcher {
         }
         bool retire = false;
         s = LoadRun(index_.get(), ctx, &reporter_, &batch, stats, &retire);
-        if (!s.ok()) return s;
+        if (!s.ok()) {
+          SkipRun(ctx, s, stats);
+          continue;
+        }
         if (retire) ::unlink(marker.c_str());
         if (++in_batch == 512) {
           s = index_->Write(&batch, /*disable_wal=*/true);
@@ -296,7 +299,11 @@ class WatcherImpl : public Watcher {
     rocksdb::WriteBatch batch;
     bool retire = false;
     Status s = LoadRun(index_.get(), ctx, &reporter_, &batch, stats, &retire);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      // One bad run never stops the others from loading.
+      SkipRun(ctx, s, stats);
+      return Status::OK();
+    }
     if (batch.Count() > 0) {
       s = index_->Write(&batch);
       if (!s.ok()) return s;
@@ -304,6 +311,17 @@ class WatcherImpl : public Watcher {
     // Retire only once the run's last records are in the index.
     if (retire && ::unlink(marker.c_str()) == 0) stats->markers_retired++;
     return Status::OK();
+  }
+
+  void SkipRun(const RunLoadContext& ctx, const Status& s, LoadStats* stats) {
+    stats->runs_failed++;
+    std::string msg = "run " + ctx.exp_name + "/" + ctx.test_name +
+                      " not loaded: " + s.ToString();
+    if (options_.warn != nullptr) {
+      options_.warn(msg);
+    } else {
+      std::fprintf(stderr, "lumo-db: warning: %s\n", msg.c_str());
+    }
   }
 
   std::vector<std::string> ExpsOf(const std::string& test) {

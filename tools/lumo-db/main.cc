@@ -253,7 +253,8 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     std::cout << (*load ? "loaded" : "reindexed") << ": " << stats.runs_read
               << " journals read, " << stats.records_applied << " records applied, "
-              << stats.corrupt_records << " corrupt skipped, " << stats.runs_killed
+              << stats.corrupt_records << " corrupt skipped, " << stats.runs_failed
+              << " runs unreadable, " << stats.runs_killed
               << " runs found killed, " << stats.markers << " active markers, "
               << stats.markers_retired << " retired (index " << watcher->db_path()
               << ")\n";

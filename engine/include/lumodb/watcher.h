@@ -50,6 +50,7 @@ struct LoadStats {
   size_t corrupt_records = 0;  // skipped with a warning
   size_t runs_killed = 0;      // runs found dead by this load
   size_t markers_retired = 0;
+  size_t runs_failed = 0;      // skipped with a warning (unreadable journal)
 };
 
 class Watcher {
