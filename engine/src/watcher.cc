@@ -42,11 +42,11 @@ class Reporter : public JournalReporter {
   void (*warn_)(const std::string&);
 };
 
-// Names in a directory; an absent directory is empty.
+// Names in a directory; an absent directory, or a file, is empty.
 Status ListDir(const std::string& path, std::vector<std::string>* names) {
   DIR* dir = ::opendir(path.c_str());
   if (dir == nullptr) {
-    if (errno == ENOENT) return Status::OK();
+    if (errno == ENOENT || errno == ENOTDIR) return Status::OK();
     return Status::FromErrno("list", path, errno);
   }
   while (struct dirent* e = ::readdir(dir)) {
