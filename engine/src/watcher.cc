@@ -64,6 +64,34 @@ int64_t MtimeMicros(const struct stat& st) {
   return int64_t{st.st_mtim.tv_sec} * 1000000 + st.st_mtim.tv_nsec / 1000;
 }
 
+// Top-level keys of a run's JSON that BuildRunJson derives itself; an info
+// key with one of these names never reaches the top level.
+bool IsDerivedKey(const std::string& key) {
+  static const std::set<std::string> kDerived = {
+      "exp_name", "test_name",  "status",    "progress",       "execute",
+      "pinfo",    "roots",      "info_dir",  "blob_dir",       "cache_dir",
+      "lumodb_version", "tags", "note",      "exception",      "info",
+      "text",     "metrics",    "metrics_detail", "rerun",     "journal"};
+  return kDerived.count(key) != 0;
+}
+
+// LookupPath looks at the top level only under the keys that end where the
+// dotted field has a dot (or at its end). When none of them is derived, the
+// field resolves through info keys alone, so a filter on it can be tried on
+// those few info values before the whole run is built. Empty: not so.
+std::vector<std::string> InfoOnlyPrefixes(const std::string& field) {
+  std::vector<std::string> prefixes;
+  for (size_t dot = field.find('.'); dot != std::string::npos;
+       dot = field.find('.', dot + 1)) {
+    prefixes.push_back(field.substr(0, dot));
+  }
+  prefixes.push_back(field);
+  for (const auto& p : prefixes) {
+    if (IsDerivedKey(p)) return {};
+  }
+  return prefixes;
+}
+
 bool IndexedField(const std::string& field) {
   return field == "status" || field == "progress.start" ||
          field.rfind("params.", 0) == 0 || field.rfind("metrics.", 0) == 0;
@@ -210,12 +238,38 @@ class WatcherImpl : public Watcher {
     const std::string sort_field = default_sort ? "progress.start" : q.sort_field;
     const bool descending = default_sort ? true : q.descending;
 
+    // Filters decided by a few info values: a run they reject is skipped
+    // without building its JSON (a sort walk may pass thousands of those).
+    std::vector<std::pair<const CompiledFilter*, std::vector<std::string>>> prechecks;
+    for (const auto& f : filters) {
+      std::vector<std::string> prefixes = InfoOnlyPrefixes(f.filter().field);
+      if (!prefixes.empty()) prechecks.emplace_back(&f, std::move(prefixes));
+    }
+    auto rejected_early = [&](const std::string& exp, const std::string& test) {
+      for (const auto& [filter, prefixes] : prechecks) {
+        nlohmann::json partial = nlohmann::json::object();
+        for (const std::string& key : prefixes) {
+          std::string v;
+          Status s = index_->Get(kInfo, SubKey(exp, test, key), &v);
+          if (s.IsNotFound()) continue;
+          if (!s.ok()) return false;  // let BuildRunJson report it
+          // As BuildRunJson reads info values.
+          nlohmann::json parsed = nlohmann::json::parse(v, nullptr, false);
+          if (parsed.is_discarded()) parsed = v;
+          partial[key] = std::move(parsed);
+        }
+        if (!filter->Matches(partial)) return true;
+      }
+      return false;
+    };
+
     std::vector<nlohmann::json> results;
     std::set<std::string> seen;
     auto full = [&] { return q.limit != 0 && results.size() >= q.limit; };
     auto consider = [&](const std::string& exp, const std::string& test) -> Status {
       if (!q.exp_name.empty() && exp != q.exp_name) return Status::OK();
       if (!seen.insert(RunKey(exp, test)).second) return Status::OK();
+      if (rejected_early(exp, test)) return Status::OK();
       nlohmann::json run;
       Status s = BuildRunJson(index_.get(), exp, test, roots_.timezone, &run);
       if (s.IsNotFound()) return Status::OK();
