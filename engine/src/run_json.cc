@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "aligned.h"
 #include "index_generated.h"
 #include "run_loader.h"
 #include "time_util.h"
@@ -52,14 +53,15 @@ Status BuildRunJson(Index* index, const std::string& exp,
   Status s = index->Get(kRuns, RunKey(exp, test), &value);
   if (s.IsNotFound()) return Status::NotFound("no run " + exp + "/" + test);
   if (!s.ok()) return s;
-  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(value.data()),
-                                 value.size());
+  Aligned aligned;
+  const uint8_t* record = aligned.Get(value);
+  flatbuffers::Verifier verifier(record, value.size());
   if (!fbs::VerifyRunRecordBuffer(verifier)) {
     return Status::Corruption("index record of " + exp + "/" + test + " in " +
                               index->path());
   }
   fbs::RunRecordT rec;
-  fbs::GetRunRecord(value.data())->UnPackTo(&rec);
+  fbs::GetRunRecord(record)->UnPackTo(&rec);
 
   nlohmann::json j = nlohmann::json::object();
   j["exp_name"] = exp;
@@ -136,10 +138,10 @@ Status BuildRunJson(Index* index, const std::string& exp,
   nlohmann::json extras_all = nlohmann::json::object();
   ForEachSubKey(index, kMetrics, exp, test,
                 [&](const std::string& name, const rocksdb::Slice& v) {
-                  flatbuffers::Verifier mv(reinterpret_cast<const uint8_t*>(v.data()),
-                                           v.size());
+                  const uint8_t* bytes = aligned.Get(std::string_view(v.data(), v.size()));
+                  flatbuffers::Verifier mv(bytes, v.size());
                   if (!mv.VerifyBuffer<fbs::MetricRecord>(nullptr)) return;
-                  const auto* m = flatbuffers::GetRoot<fbs::MetricRecord>(v.data());
+                  const auto* m = flatbuffers::GetRoot<fbs::MetricRecord>(bytes);
                   metrics[name] = m->best();
                   detail[name] = {{"cmp", CmpName(m->cmp())},
                                   {"last", m->last()},

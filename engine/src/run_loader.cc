@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <map>
 
+#include "aligned.h"
 #include "index_generated.h"
 #include "journal_generated.h"
 #include "markers.h"
@@ -155,20 +156,21 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
   const std::string path =
       JournalPath(RunInfoDir(ctx.info_root, exp, test));
 
+  Aligned aligned;
   RunRecordT rec;
   bool existed = false;
   if (!ctx.fresh) {
     std::string value;
     Status s = index->Get(kRuns, run_key, &value);
     if (s.ok()) {
-      flatbuffers::Verifier verifier(
-          reinterpret_cast<const uint8_t*>(value.data()), value.size());
+      const uint8_t* record = aligned.Get(value);
+      flatbuffers::Verifier verifier(record, value.size());
       if (!fbs::VerifyRunRecordBuffer(verifier)) {
         return Status::Corruption("index record of " + exp + "/" + test +
                                   " in " + index->path() +
                                   " (run `lumo-db reindex`)");
       }
-      fbs::GetRunRecord(value.data())->UnPackTo(&rec);
+      fbs::GetRunRecord(record)->UnPackTo(&rec);
       existed = true;
     } else if (!s.IsNotFound()) {
       return s;
@@ -191,8 +193,8 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
   Pending pending;
   bool changed = false;
   auto visit = [&](uint64_t seq, uint64_t offset, std::string_view payload) {
-    flatbuffers::Verifier verifier(
-        reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    const uint8_t* bytes = aligned.Get(payload);
+    flatbuffers::Verifier verifier(bytes, payload.size());
     if (!fbs::VerifyRunEventBuffer(verifier)) {
       if (reporter != nullptr) {
         reporter->Corruption(path, offset, payload.size(),
@@ -201,7 +203,7 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
       if (stats != nullptr) stats->corrupt_records++;
       return Status::OK();
     }
-    ApplyEvent(*fbs::GetRunEvent(payload.data()), &rec, &pending);
+    ApplyEvent(*fbs::GetRunEvent(bytes), &rec, &pending);
     rec.applied_seq = static_cast<int64_t>(seq);
     if (stats != nullptr) stats->records_applied++;
     changed = true;
@@ -318,10 +320,10 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
     nlohmann::json old_best;
     std::string old_value;
     if (existed && index->Get(kMetrics, sub, &old_value).ok()) {
-      flatbuffers::Verifier verifier(
-          reinterpret_cast<const uint8_t*>(old_value.data()), old_value.size());
+      const uint8_t* bytes = aligned.Get(old_value);
+      flatbuffers::Verifier verifier(bytes, old_value.size());
       if (verifier.VerifyBuffer<fbs::MetricRecord>(nullptr)) {
-        old_best = flatbuffers::GetRoot<fbs::MetricRecord>(old_value.data())->best();
+        old_best = flatbuffers::GetRoot<fbs::MetricRecord>(bytes)->best();
       }
     }
     nlohmann::json new_best = metric.best;
