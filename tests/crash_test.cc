@@ -368,6 +368,14 @@ TEST_F(CrashTest, SixteenTrainersWhileWatcherLoads) {
     ASSERT_TRUE(s.ok()) << "load " << loads << ": " << s.ToString();
     ++loads;
     max_seen = std::max(max_seen, stats.markers);
+    // A run that is finishing is never taken for a dead one, not even for
+    // one load.
+    Query killed;
+    killed.exp_name = "crash.many";
+    killed.status = "killed";
+    std::vector<std::string> found;
+    ASSERT_TRUE(w->query(killed, &found).ok());
+    ASSERT_EQ(found, std::vector<std::string>()) << "after load " << loads;
     for (auto it = running.begin(); it != running.end();) {
       int status = 0;
       if (::waitpid(*it, &status, WNOHANG) == *it) {
