@@ -21,13 +21,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "journal_format.h"
 #include "journal_generated.h"
@@ -153,8 +152,10 @@ int WaitExit(pid_t pid) {
 }
 
 std::string DescribeWait(int status) {
-  if (WIFEXITED(status)) return "exited with " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("killed by ") + strsignal(WTERMSIG(status));
+  if (WIFEXITED(status))
+    return "exited with " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return std::string("killed by ") + strsignal(WTERMSIG(status));
   return "wait status " + std::to_string(status);
 }
 
@@ -182,7 +183,8 @@ std::vector<FrameInfo> ListFrames(const std::string& path) {
   std::vector<FrameInfo> frames;
   size_t pos = journal::kMagicSize;
   while (pos + journal::kHeaderSize <= data.size()) {
-    uint32_t len = journal::DecodeFixed32(data.data() + pos + journal::kLengthOffset);
+    uint32_t len =
+        journal::DecodeFixed32(data.data() + pos + journal::kLengthOffset);
     if (pos + journal::kHeaderSize + len > data.size()) break;
     const auto* ev = fbs::GetRunEvent(data.data() + pos + journal::kHeaderSize);
     frames.push_back({pos, len, ev->event_type()});
@@ -212,7 +214,8 @@ class CrashTest : public ::testing::Test {
     }
     if (HasFailure()) {
       std::string err = ReadFile(stderr_path_);
-      if (!err.empty()) std::fprintf(stderr, "children's stderr:\n%s\n", err.c_str());
+      if (!err.empty())
+        std::fprintf(stderr, "children's stderr:\n%s\n", err.c_str());
     }
   }
 
@@ -227,9 +230,9 @@ class CrashTest : public ::testing::Test {
   }
 
   // fork + exec of a built program with HOME and cwd in the temp folder;
-  // stderr (and stdout unless captured) appended to one file. The child starts with default dispositions
-  // for the signals the engine handles, an empty signal mask and no core
-  // dumps, whatever the test runner left it.
+  // stderr (and stdout unless captured) appended to one file. The child starts
+  // with default dispositions for the signals the engine handles, an empty
+  // signal mask and no core dumps, whatever the test runner left it.
   Child Spawn(const std::string& program, const std::vector<std::string>& args,
               bool capture_stdout = false) {
     Child child;
@@ -239,7 +242,8 @@ class CrashTest : public ::testing::Test {
     std::vector<std::string> env_strings = {"HOME=" + home_};
     for (char** e = environ; *e != nullptr; ++e) {
       std::string kv = *e;
-      if (kv.rfind("HOME=", 0) == 0 || kv.rfind("LUMO_EXP_TEST_NAME=", 0) == 0 ||
+      if (kv.rfind("HOME=", 0) == 0 ||
+          kv.rfind("LUMO_EXP_TEST_NAME=", 0) == 0 ||
           kv.rfind("LUMODB_DB=", 0) == 0) {
         continue;
       }
@@ -330,7 +334,8 @@ class CrashTest : public ::testing::Test {
       EXPECT_TRUE(s.ok()) << s.ToString();
       json run = OnlyRun(w, exp_name);
       return run.is_object() &&
-             run.value(json::json_pointer("/metrics_detail/acc/count"), 0) >= count;
+             run.value(json::json_pointer("/metrics_detail/acc/count"), 0) >=
+                 count;
     });
   }
 
@@ -351,11 +356,12 @@ TEST_F(CrashTest, SixteenTrainersWhileWatcherLoads) {
   ASSERT_NE(w, nullptr);
   std::vector<Child> children;
   for (int i = 0; i < kTrainers; ++i) {
-    children.push_back(Spawn("example_trainer",
-                             {"--exp", "crash.many", "--lr", std::to_string(0.01 * (i + 1)),
-                              "--seed", std::to_string(i), "--epochs",
-                              std::to_string(kEpochs), "--sleep-ms", "5"},
-                             /*capture_stdout=*/true));
+    children.push_back(
+        Spawn("example_trainer",
+              {"--exp", "crash.many", "--lr", std::to_string(0.01 * (i + 1)),
+               "--seed", std::to_string(i), "--epochs", std::to_string(kEpochs),
+               "--sleep-ms", "5"},
+              /*capture_stdout=*/true));
   }
   int loads = 0;
   size_t max_seen = 0;
@@ -392,13 +398,15 @@ TEST_F(CrashTest, SixteenTrainersWhileWatcherLoads) {
 
   std::set<std::string> test_names;
   for (auto& c : children) {
-    ASSERT_TRUE(WIFEXITED(exit_status[c.pid]) && WEXITSTATUS(exit_status[c.pid]) == 0)
+    ASSERT_TRUE(WIFEXITED(exit_status[c.pid]) &&
+                WEXITSTATUS(exit_status[c.pid]) == 0)
         << DescribeWait(exit_status[c.pid]);
     std::string line;
     ASSERT_TRUE(c.out->WaitFor("crash.many ", &line));
     test_names.insert(line.substr(line.find(' ') + 1));
   }
-  EXPECT_EQ(test_names.size(), static_cast<size_t>(kTrainers)) << "test_names collided";
+  EXPECT_EQ(test_names.size(), static_cast<size_t>(kTrainers))
+      << "test_names collided";
 
   for (const std::string& test : test_names) {
     SCOPED_TRACE(test);
@@ -409,7 +417,8 @@ TEST_F(CrashTest, SixteenTrainersWhileWatcherLoads) {
     EXPECT_EQ(run["metrics_detail"]["acc"]["count"], kEpochs);
     EXPECT_EQ(run["metrics_detail"]["loss"]["count"], kEpochs);
     EXPECT_EQ(run["params"]["epochs"], kEpochs);
-    EXPECT_EQ(run["text"]["summary"], "trained " + std::to_string(kEpochs) + " epochs");
+    EXPECT_EQ(run["text"]["summary"],
+              "trained " + std::to_string(kEpochs) + " epochs");
   }
   Query all;
   all.exp_name = "crash.many";
@@ -420,7 +429,8 @@ TEST_F(CrashTest, SixteenTrainersWhileWatcherLoads) {
   finished.status = "finished";
   runs.clear();
   ASSERT_TRUE(w->query(finished, &runs).ok());
-  EXPECT_EQ(runs.size(), static_cast<size_t>(kTrainers)) << "status index disagrees";
+  EXPECT_EQ(runs.size(), static_cast<size_t>(kTrainers))
+      << "status index disagrees";
   EXPECT_EQ(TakeWarnings(), std::vector<std::string>());
   RecordProperty("loads", loads);
   RecordProperty("max_markers_seen", static_cast<int>(max_seen));
@@ -449,7 +459,8 @@ TEST_F(CrashTest, SigkillLosesNothingOlderThanTheFlushWindow) {
     const Clock::time_point kill_time = Clock::now();
     ASSERT_EQ(::kill(c.pid, SIGKILL), 0);
     int status = Wait(c);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << DescribeWait(status);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << DescribeWait(status);
     c.out->Join();
 
     long safe = -1;  // reported at least 200 ms before the kill
@@ -458,7 +469,8 @@ TEST_F(CrashTest, SigkillLosesNothingOlderThanTheFlushWindow) {
       if (l.rfind("test_name ", 0) == 0) continue;
       long i = std::stol(l);
       last = std::max(last, i);
-      if (kill_time - t >= std::chrono::milliseconds(200)) safe = std::max(safe, i);
+      if (kill_time - t >= std::chrono::milliseconds(200))
+        safe = std::max(safe, i);
     }
 
     LoadStats stats;
@@ -480,7 +492,8 @@ TEST_F(CrashTest, SigkillLosesNothingOlderThanTheFlushWindow) {
     // A kill mid-write may leave a torn tail; nothing else is acceptable.
     for (const std::string& warning : TakeWarnings()) {
       EXPECT_NE(warning.find("torn tail"), std::string::npos) << warning;
-      EXPECT_NE(warning.find(JournalOf("crash.step", test)), std::string::npos) << warning;
+      EXPECT_NE(warning.find(JournalOf("crash.step", test)), std::string::npos)
+          << warning;
     }
   }
   RecordProperty("rounds_with_window_check", checked_rounds);
@@ -494,7 +507,8 @@ TEST_F(CrashTest, UncaughtExceptionIsRecordedAndStillAborts) {
   Child c = Spawn("example_trainer", {"--exp", "crash.throw", "--fail-at", "2",
                                       "--epochs", "5", "--sleep-ms", "0"});
   int status = Wait(c);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) << DescribeWait(status);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT)
+      << DescribeWait(status);
   ASSERT_TRUE(w->load().ok());
   json run = OnlyRun(w.get(), "crash.throw");
   ASSERT_TRUE(run.is_object());
@@ -517,9 +531,10 @@ TEST_F(CrashTest, FatalSignalsAreRecordedAndStillKill) {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
     SCOPED_TRACE(strsignal(sig));
     const std::string exp = std::string("crash.sig") + sigabbrev_np(sig);
-    Child c = Spawn("example_trainer", {"--exp", exp, "--hang-at", "2", "--epochs", "5",
-                                        "--sleep-ms", "0"});
-    ASSERT_TRUE(WaitForAccCount(w.get(), exp, 1)) << "trainer never reached its hang";
+    Child c = Spawn("example_trainer", {"--exp", exp, "--hang-at", "2",
+                                        "--epochs", "5", "--sleep-ms", "0"});
+    ASSERT_TRUE(WaitForAccCount(w.get(), exp, 1))
+        << "trainer never reached its hang";
     ASSERT_EQ(::kill(c.pid, sig), 0);
     int status = Wait(c);
     ASSERT_TRUE(WIFSIGNALED(status)) << DescribeWait(status);
@@ -544,10 +559,12 @@ TEST_F(CrashTest, FatalSignalsAreRecordedAndStillKill) {
 TEST_F(CrashTest, TornAndCorruptJournalsAreReportedAndSkipped) {
   std::string torn_test, flip_test;
   for (const char* exp : {"crash.torn", "crash.flip"}) {
-    Child c = Spawn("example_trainer", {"--exp", exp, "--epochs", "3", "--sleep-ms", "0"},
+    Child c = Spawn("example_trainer",
+                    {"--exp", exp, "--epochs", "3", "--sleep-ms", "0"},
                     /*capture_stdout=*/true);
     int status = Wait(c);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << DescribeWait(status);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << DescribeWait(status);
     c.out->Join();
     std::string line;
     ASSERT_TRUE(c.out->WaitFor(std::string(exp) + " ", &line));
@@ -561,15 +578,18 @@ TEST_F(CrashTest, TornAndCorruptJournalsAreReportedAndSkipped) {
   std::vector<FrameInfo> torn_frames = ListFrames(torn_path);
   ASSERT_GE(torn_frames.size(), 3u);
   const FrameInfo last = torn_frames.back();
-  EXPECT_EQ(last.type, fbs::Event::End) << "a record was written after the End record";
+  EXPECT_EQ(last.type, fbs::Event::End)
+      << "a record was written after the End record";
   ASSERT_EQ(::truncate(torn_path.c_str(),
-                       static_cast<off_t>(last.offset + journal::kHeaderSize + last.length / 2)),
+                       static_cast<off_t>(last.offset + journal::kHeaderSize +
+                                          last.length / 2)),
             0);
 
   // (b) Flip one bit in the payload of the Tags record, a middle frame.
   std::vector<FrameInfo> flip_frames = ListFrames(flip_path);
-  auto tags = std::find_if(flip_frames.begin(), flip_frames.end(),
-                           [](const FrameInfo& f) { return f.type == fbs::Event::Tags; });
+  auto tags = std::find_if(
+      flip_frames.begin(), flip_frames.end(),
+      [](const FrameInfo& f) { return f.type == fbs::Event::Tags; });
   ASSERT_NE(tags, flip_frames.end());
   ASSERT_NE(tags, flip_frames.begin());
   ASSERT_NE(tags + 1, flip_frames.end());
@@ -583,14 +603,17 @@ TEST_F(CrashTest, TornAndCorruptJournalsAreReportedAndSkipped) {
   auto check = [&](Watcher* w, const std::vector<std::string>& warnings) {
     std::string all = Join(warnings);
     EXPECT_EQ(warnings.size(), 2u) << all;
-    const std::string torn_warning = torn_path + ": torn tail at offset " +
-                                     std::to_string(last.offset);
-    const std::string flip_warning = flip_path + ": checksum mismatch at offset " +
+    const std::string torn_warning =
+        torn_path + ": torn tail at offset " + std::to_string(last.offset);
+    const std::string flip_warning = flip_path +
+                                     ": checksum mismatch at offset " +
                                      std::to_string(flip_offset);
-    EXPECT_NE(all.find(torn_warning), std::string::npos) << "want " << torn_warning
-                                                         << " in\n" << all;
-    EXPECT_NE(all.find(flip_warning), std::string::npos) << "want " << flip_warning
-                                                         << " in\n" << all;
+    EXPECT_NE(all.find(torn_warning), std::string::npos)
+        << "want " << torn_warning << " in\n"
+        << all;
+    EXPECT_NE(all.find(flip_warning), std::string::npos)
+        << "want " << flip_warning << " in\n"
+        << all;
 
     json torn = Retrieve(w, "crash.torn", torn_test);
     ASSERT_TRUE(torn.is_object());
@@ -604,12 +627,13 @@ TEST_F(CrashTest, TornAndCorruptJournalsAreReportedAndSkipped) {
 
     json flip = Retrieve(w, "crash.flip", flip_test);
     ASSERT_TRUE(flip.is_object());
-    EXPECT_EQ(flip["status"], "finished");                   // after the bad frame
-    EXPECT_EQ(flip["params"]["epochs"], 3);                  // before it
-    EXPECT_EQ(flip["tags"], json::array());                  // the bad frame itself
+    EXPECT_EQ(flip["status"], "finished");   // after the bad frame
+    EXPECT_EQ(flip["params"]["epochs"], 3);  // before it
+    EXPECT_EQ(flip["tags"], json::array());  // the bad frame itself
     EXPECT_EQ(flip["metrics_detail"]["acc"]["count"], 3);    // after it
     EXPECT_EQ(flip["text"]["summary"], "trained 3 epochs");  // after it
-    EXPECT_EQ(flip["journal"]["applied_offset"], std::filesystem::file_size(flip_path));
+    EXPECT_EQ(flip["journal"]["applied_offset"],
+              std::filesystem::file_size(flip_path));
   };
 
   {
@@ -639,23 +663,28 @@ TEST_F(CrashTest, TornAndCorruptJournalsAreReportedAndSkipped) {
 // record written before the limit stays intact and readable.
 TEST_F(CrashTest, FullDiskKeepsEarlierRecordsIntact) {
   constexpr int kLimit = 64 * 1024;
-  Child c = Spawn("fsize_writer", {std::to_string(kLimit)}, /*capture_stdout=*/true);
+  Child c =
+      Spawn("fsize_writer", {std::to_string(kLimit)}, /*capture_stdout=*/true);
   int status = Wait(c);
   c.out->Join();
   std::string start_line, error_line;
   ASSERT_TRUE(c.out->WaitFor("test_name ", &start_line));
   ASSERT_TRUE(c.out->WaitFor("flush_error ", &error_line));
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << DescribeWait(status);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3)
+      << DescribeWait(status);
   const std::string test = start_line.substr(start_line.rfind(' ') + 1);
   const std::string path = JournalOf("crash.fsize", test);
 
   int failed_at = -1, is_io_error = -1;
-  ASSERT_EQ(std::sscanf(error_line.c_str(), "flush_error %d %d", &failed_at, &is_io_error), 2)
+  ASSERT_EQ(std::sscanf(error_line.c_str(), "flush_error %d %d", &failed_at,
+                        &is_io_error),
+            2)
       << error_line;
   EXPECT_EQ(is_io_error, 1) << error_line;
   EXPECT_NE(error_line.find(path), std::string::npos) << error_line;
   EXPECT_NE(error_line.find("File too large"), std::string::npos) << error_line;
-  ASSERT_GT(failed_at, 10) << "the limit was hit before any record: " << error_line;
+  ASSERT_GT(failed_at, 10) << "the limit was hit before any record: "
+                           << error_line;
   EXPECT_LE(std::filesystem::file_size(path), static_cast<uintmax_t>(kLimit));
 
   // The journal itself: whole frames only, nothing to report even as final.
@@ -669,7 +698,8 @@ TEST_F(CrashTest, FullDiskKeepsEarlierRecordsIntact) {
   JournalReadResult result;
   Status s = ReadJournal(
       path, 0, /*tail_is_final=*/true, &reporter,
-      [](uint64_t, uint64_t, std::string_view) { return Status::OK(); }, &result);
+      [](uint64_t, uint64_t, std::string_view) { return Status::OK(); },
+      &result);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(reporter.reports, std::vector<std::string>());
   EXPECT_EQ(result.end_offset, std::filesystem::file_size(path));
@@ -679,7 +709,8 @@ TEST_F(CrashTest, FullDiskKeepsEarlierRecordsIntact) {
   ASSERT_TRUE(w->load().ok());
   json run = Retrieve(w.get(), "crash.fsize", test);
   ASSERT_TRUE(run.is_object());
-  EXPECT_TRUE(run["status"] == "killed" || run["status"] == "failed") << run["status"];
+  EXPECT_TRUE(run["status"] == "killed" || run["status"] == "failed")
+      << run["status"];
   const std::string pad(400, 'x');
   for (int i = 0; i < failed_at; ++i) {
     const std::string key = "rec_" + std::to_string(i);
@@ -687,7 +718,8 @@ TEST_F(CrashTest, FullDiskKeepsEarlierRecordsIntact) {
     EXPECT_EQ(run[key]["i"], i);
     EXPECT_EQ(run[key]["pad"], pad);
   }
-  EXPECT_FALSE(run.contains("rec_" + std::to_string(failed_at))) << "a failed record was written";
+  EXPECT_FALSE(run.contains("rec_" + std::to_string(failed_at)))
+      << "a failed record was written";
   EXPECT_EQ(TakeWarnings(), std::vector<std::string>());
 }
 
@@ -697,18 +729,20 @@ TEST_F(CrashTest, ReindexEqualsIncrementalLoads) {
   auto live = OpenWatcher("live");
   ASSERT_NE(live, nullptr);
   std::vector<Child> ended;
-  ended.push_back(Spawn("example_trainer", {"--exp", "crash.mixed", "--lr", "0.05",
-                                            "--epochs", "6", "--sleep-ms", "10",
-                                            "--note", "good one"}));
-  ended.push_back(Spawn("example_trainer", {"--exp", "crash.mixed", "--lr", "0.3",
-                                            "--epochs", "4", "--sleep-ms", "10"}));
-  ended.push_back(Spawn("example_trainer", {"--exp", "crash.mixed", "--fail-at", "3",
-                                            "--sleep-ms", "10"}));
-  Child term = Spawn("example_trainer", {"--exp", "crash.mixed.term", "--hang-at", "2",
-                                         "--sleep-ms", "0"});
-  Child hang = Spawn("example_trainer", {"--exp", "crash.mixed.kill", "--hang-at", "3",
-                                         "--sleep-ms", "0"});
-  Child stepper = Spawn("crash_stepper", {"crash.mixed.step"}, /*capture_stdout=*/true);
+  ended.push_back(Spawn("example_trainer",
+                        {"--exp", "crash.mixed", "--lr", "0.05", "--epochs",
+                         "6", "--sleep-ms", "10", "--note", "good one"}));
+  ended.push_back(
+      Spawn("example_trainer", {"--exp", "crash.mixed", "--lr", "0.3",
+                                "--epochs", "4", "--sleep-ms", "10"}));
+  ended.push_back(Spawn("example_trainer", {"--exp", "crash.mixed", "--fail-at",
+                                            "3", "--sleep-ms", "10"}));
+  Child term = Spawn("example_trainer", {"--exp", "crash.mixed.term",
+                                         "--hang-at", "2", "--sleep-ms", "0"});
+  Child hang = Spawn("example_trainer", {"--exp", "crash.mixed.kill",
+                                         "--hang-at", "3", "--sleep-ms", "0"});
+  Child stepper =
+      Spawn("crash_stepper", {"crash.mixed.step"}, /*capture_stdout=*/true);
 
   ASSERT_TRUE(WaitForAccCount(live.get(), "crash.mixed.term", 1));
   ASSERT_TRUE(WaitForAccCount(live.get(), "crash.mixed.kill", 2));
@@ -735,7 +769,8 @@ TEST_F(CrashTest, ReindexEqualsIncrementalLoads) {
     std::map<std::string, json> by_name;
     for (const auto& r : runs) {
       json j = json::parse(r);
-      by_name[j["exp_name"].get<std::string>() + "/" + j["test_name"].get<std::string>()] = j;
+      by_name[j["exp_name"].get<std::string>() + "/" +
+              j["test_name"].get<std::string>()] = j;
     }
     return by_name;
   };
@@ -750,8 +785,9 @@ TEST_F(CrashTest, ReindexEqualsIncrementalLoads) {
     ASSERT_EQ(reindexed.count(name), 1u);
     EXPECT_EQ(run.dump(1), reindexed[name].dump(1));
   }
-  EXPECT_EQ(statuses, (std::multiset<std::string>{"failed", "failed", "finished", "finished",
-                                                  "killed", "killed"}));
+  EXPECT_EQ(statuses,
+            (std::multiset<std::string>{"failed", "failed", "finished",
+                                        "finished", "killed", "killed"}));
   // Also the secondary index: the same runs per status, in both.
   for (const char* st : {"finished", "failed", "killed"}) {
     Query q;
@@ -782,7 +818,8 @@ TEST_F(CrashTest, HeartbeatDecidesForRunsOfOtherHosts) {
     std::string frame;
     JournalWriter::EncodeFrame(
         journal->next_seq(),
-        std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()),
+        std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
+                         fbb.GetSize()),
         &frame);
     journal->set_next_seq(journal->next_seq() + 1);
     Status s = journal->Append(frame);
@@ -796,9 +833,11 @@ TEST_F(CrashTest, HeartbeatDecidesForRunsOfOtherHosts) {
     flatbuffers::FlatBufferBuilder fbb;
     auto pinfo = fbs::CreatePinfoDirect(fbb, 4242, "some-other-host", 1.7e9,
                                         "0123-other-boot", "trainer");
-    auto start = fbs::CreateStartDirect(fbb, exp.c_str(), test.c_str(), 0,
-                                        info_dir.c_str(), "", "", 0, pinfo, "test");
-    fbb.Finish(fbs::CreateRunEvent(fbb, now_us, fbs::Event::Start, start.Union()));
+    auto start =
+        fbs::CreateStartDirect(fbb, exp.c_str(), test.c_str(), 0,
+                               info_dir.c_str(), "", "", 0, pinfo, "test");
+    fbb.Finish(
+        fbs::CreateRunEvent(fbb, now_us, fbs::Event::Start, start.Union()));
     append(fbb);
   }
   const std::string marker = MarkerOf(exp, test);
@@ -809,7 +848,8 @@ TEST_F(CrashTest, HeartbeatDecidesForRunsOfOtherHosts) {
   ASSERT_NE(w, nullptr);
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(w->load().ok());
-    EXPECT_EQ(Retrieve(w.get(), exp, test)["status"], "running") << "load " << i;
+    EXPECT_EQ(Retrieve(w.get(), exp, test)["status"], "running")
+        << "load " << i;
   }
 
   auto set_marker_age = [&](int seconds) {
@@ -817,7 +857,8 @@ TEST_F(CrashTest, HeartbeatDecidesForRunsOfOtherHosts) {
     clock_gettime(CLOCK_REALTIME, &times[0]);
     times[0].tv_sec -= seconds;
     times[1] = times[0];
-    ASSERT_EQ(::utimensat(AT_FDCWD, marker.c_str(), times, 0), 0) << strerror(errno);
+    ASSERT_EQ(::utimensat(AT_FDCWD, marker.c_str(), times, 0), 0)
+        << strerror(errno);
   };
   set_marker_age(600);
   LoadStats stats;
@@ -832,8 +873,10 @@ TEST_F(CrashTest, HeartbeatDecidesForRunsOfOtherHosts) {
   // heartbeat re-creates the marker, which makes the run running again.
   {
     flatbuffers::FlatBufferBuilder fbb;
-    auto metric = fbs::CreateMetricDirect(fbb, "acc", fbs::Cmp::Max, 0.5, "", 0.5, 1);
-    fbb.Finish(fbs::CreateRunEvent(fbb, now_us + 1000, fbs::Event::Metric, metric.Union()));
+    auto metric =
+        fbs::CreateMetricDirect(fbb, "acc", fbs::Cmp::Max, 0.5, "", 0.5, 1);
+    fbb.Finish(fbs::CreateRunEvent(fbb, now_us + 1000, fbs::Event::Metric,
+                                   metric.Union()));
     append(fbb);
   }
   testing::WriteFile(marker, "");
@@ -849,8 +892,8 @@ TEST_F(CrashTest, HeartbeatDecidesForRunsOfOtherHosts) {
 TEST_F(CrashTest, LiveSilentRunIsNotKilled) {
   auto w = OpenWatcher();
   ASSERT_NE(w, nullptr);
-  Child c = Spawn("example_trainer", {"--exp", "crash.alive", "--hang-at", "2",
-                                      "--sleep-ms", "0"},
+  Child c = Spawn("example_trainer",
+                  {"--exp", "crash.alive", "--hang-at", "2", "--sleep-ms", "0"},
                   /*capture_stdout=*/true);
   ASSERT_TRUE(WaitForAccCount(w.get(), "crash.alive", 1));
   json run = OnlyRun(w.get(), "crash.alive");
@@ -861,17 +904,20 @@ TEST_F(CrashTest, LiveSilentRunIsNotKilled) {
   clock_gettime(CLOCK_REALTIME, &old[0]);
   old[0].tv_sec -= 600;
   old[1] = old[0];
-  ASSERT_EQ(::utimensat(AT_FDCWD, marker.c_str(), old, 0), 0) << strerror(errno);
+  ASSERT_EQ(::utimensat(AT_FDCWD, marker.c_str(), old, 0), 0)
+      << strerror(errno);
   for (int i = 0; i < 4; ++i) {
     LoadStats stats;
     ASSERT_TRUE(w->load(&stats).ok());
     EXPECT_EQ(stats.runs_killed, 0u);
-    EXPECT_EQ(Retrieve(w.get(), "crash.alive", test)["status"], "running") << "load " << i;
+    EXPECT_EQ(Retrieve(w.get(), "crash.alive", test)["status"], "running")
+        << "load " << i;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(::kill(c.pid, SIGKILL), 0);
   int status = Wait(c);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << DescribeWait(status);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << DescribeWait(status);
   LoadStats stats;
   ASSERT_TRUE(w->load(&stats).ok());
   EXPECT_EQ(stats.runs_killed, 1u);

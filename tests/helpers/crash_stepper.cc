@@ -4,14 +4,13 @@
 // reported before the flush window was lost.
 //
 // stdout: "test_name <exp_name> <test_name>", then one i per line.
+#include <lumodb/lumodb.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <thread>
-
-#include <lumodb/lumodb.h>
 
 namespace {
 

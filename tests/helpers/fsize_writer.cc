@@ -6,6 +6,7 @@
 // stdout: "test_name <exp_name> <test_name>", then on failure
 // "flush_error <i> <code> <message>" where i is the record whose flush failed
 // (rec_0 .. rec_<i-1> were written) and code is 1 for an IOError, else 0.
+#include <lumodb/lumodb.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -13,10 +14,9 @@
 #include <cstdlib>
 #include <string>
 
-#include <lumodb/lumodb.h>
-
 int main(int argc, char** argv) {
-  const rlim_t limit = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 64 * 1024;
+  const rlim_t limit =
+      argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 64 * 1024;
   struct rlimit rl;
   rl.rlim_cur = limit;
   rl.rlim_max = limit;
@@ -32,14 +32,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fsize_writer: %s\n", s.ToString().c_str());
     return 1;
   }
-  std::printf("test_name %s %s\n", exp.exp_name().c_str(), exp.test_name().c_str());
+  std::printf("test_name %s %s\n", exp.exp_name().c_str(),
+              exp.test_name().c_str());
   std::fflush(stdout);
   const std::string pad(400, 'x');
   for (int i = 0; i < 1000000; ++i) {
-    s = exp.dump_info("rec_" + std::to_string(i),
-                      "{\"i\": " + std::to_string(i) + ", \"pad\": \"" + pad + "\"}");
+    s = exp.dump_info(
+        "rec_" + std::to_string(i),
+        "{\"i\": " + std::to_string(i) + ", \"pad\": \"" + pad + "\"}");
     if (!s.ok()) {
-      std::fprintf(stderr, "fsize_writer: dump_info: %s\n", s.ToString().c_str());
+      std::fprintf(stderr, "fsize_writer: dump_info: %s\n",
+                   s.ToString().c_str());
       return 1;
     }
     s = exp.flush();
