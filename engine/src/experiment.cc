@@ -334,6 +334,9 @@ Status Experiment::Impl::DumpException(const std::string& type,
 }
 
 Status Experiment::Impl::RecordEnd(int code, int signal) {
+  // Metrics dumped before the end go before the End record: it is the
+  // journal's last frame.
+  writer_->AppendPendingMetrics();
   int64_t now = NowMicros();
   flatbuffers::FlatBufferBuilder fbb(64);
   if (code == 0) {

@@ -234,16 +234,26 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
   }
 
   if (rec.status == RunStatus::Running && ProcessIsGone(rec, ctx)) {
-    rec.status = RunStatus::Killed;
-    if (stats != nullptr) stats->runs_killed++;
-    changed = true;
-    if (file_size > static_cast<uint64_t>(rec.applied_offset)) {
-      // The writer is gone: what is left is a torn tail; say so once.
+    // The writer is gone, so its journal is final now. It may have appended
+    // (its End, say) and died after the read above: read the file as it is
+    // now, and report what stays torn once.
+    struct stat now_st;
+    if (::stat(path.c_str(), &now_st) == 0 &&
+        static_cast<int64_t>(now_st.st_size) > rec.applied_offset) {
       JournalReadResult tail;
       Status s = ReadJournal(path, rec.applied_offset, true, reporter, visit, &tail);
       if (!s.ok()) return s;
-      if (stats != nullptr) stats->corrupt_records += tail.corrupt;
-      rec.applied_offset = static_cast<int64_t>(file_size);
+      if (stats != nullptr) {
+        stats->bytes_read += tail.file_size - rec.applied_offset;
+        stats->corrupt_records += tail.corrupt;
+      }
+      rec.applied_offset = static_cast<int64_t>(tail.file_size);
+      changed = true;
+    }
+    if (rec.status == RunStatus::Running) {  // no End turned up
+      rec.status = RunStatus::Killed;
+      if (stats != nullptr) stats->runs_killed++;
+      changed = true;
     }
   }
 

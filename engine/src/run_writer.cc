@@ -86,6 +86,11 @@ double RunWriter::Metric(const std::string& key, double value, Cmp cmp,
   return m.best;
 }
 
+void RunWriter::AppendPendingMetrics() {
+  std::lock_guard<std::mutex> lock(mu_);
+  EncodeDirtyMetricsLocked();
+}
+
 std::unordered_map<std::string, MetricState> RunWriter::Metrics() const {
   std::lock_guard<std::mutex> lock(mu_);
   return metrics_;

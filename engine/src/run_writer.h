@@ -45,6 +45,9 @@ class RunWriter {
   // gets the latest state of each changed metric at the next flush.
   double Metric(const std::string& key, double value, Cmp cmp,
                 const std::string& extras);
+  // Queues the state of every metric changed since the last flush now, so
+  // the frames appended next (the End record) come after it.
+  void AppendPendingMetrics();
   // A copy of every metric's state (for properties()).
   std::unordered_map<std::string, MetricState> Metrics() const;
 
