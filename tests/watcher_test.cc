@@ -689,6 +689,14 @@ class ThrowingHook : public ExpHook {
   void on_end(Experiment&, int) override { throw std::runtime_error("kaboom"); }
 };
 
+// Throws something that is not a std::exception, as C++ allows.
+class ThrowingIntHook : public ExpHook {
+ public:
+  std::string name() const override { return "BoomInt"; }
+  void on_start(Experiment&) override { throw 42; }
+  void on_end(Experiment&, int) override { throw 7; }
+};
+
 TEST_F(WatcherTest, UserHookSeesTheLifecycleInOrder) {
   std::vector<std::string> events;
   auto e = Run("hooks");
@@ -726,6 +734,25 @@ TEST_F(WatcherTest, HookThatThrowsInOnEndIsRecordedAndTheEndStill) {
   EXPECT_EQ(run["hook_errors"][0]["hook"], "Boom");
   EXPECT_EQ(run["hook_errors"][0]["stage"], "on_end");
   EXPECT_EQ(run["hook_errors"][0]["message"], "kaboom");
+}
+
+TEST_F(WatcherTest, HookThatThrowsANonStdExceptionIsRecordedToo) {
+  auto e = Run("hooks");
+  e->add_hook(std::make_shared<ThrowingIntHook>());
+  Status s;
+  EXPECT_NO_THROW(s = e->start());
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_NO_THROW(s = e->end(0));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  auto w = OpenWatcher();
+  ASSERT_TRUE(w->load().ok());
+  json run = Retrieve(w.get(), e->test_name());
+  EXPECT_EQ(run["status"], "finished");
+  ASSERT_EQ(run["hook_errors"].size(), 2u) << run.dump(2);
+  EXPECT_EQ(run["hook_errors"][0]["hook"], "BoomInt");
+  EXPECT_EQ(run["hook_errors"][0]["stage"], "on_start");
+  EXPECT_EQ(run["hook_errors"][1]["stage"], "on_end");
+  EXPECT_FALSE(run["hook_errors"][1]["message"].get<std::string>().empty());
 }
 
 TEST_F(WatcherTest, LockFileRecordsLibraryVersions) {
