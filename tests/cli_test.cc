@@ -26,7 +26,6 @@ namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 struct Result {
   int code = -1;  // exit code, or 128 + signal
@@ -141,6 +140,11 @@ class CliTest : public ::testing::Test {
     return rows;
   }
 
+  // "exp/test": test_names are unique within an exp_name only.
+  static std::string Key(const json& row) {
+    return row["exp_name"].get<std::string>() + "/" + row["test_name"].get<std::string>();
+  }
+
   static std::vector<std::string> Column(const std::vector<json>& rows,
                                          const std::string& key) {
     std::vector<std::string> out;
@@ -228,7 +232,7 @@ TEST_F(CliTest, BadFilterOrStatusIsAUsageErrorNamingIt) {
 
 TEST_F(CliTest, ShowPrintsOneRunOrNamesTheMissingOne) {
   Populate();
-  Result r = Cli({"show", t_mnist_005_});
+  Result r = Cli({"show", t_mnist_005_, "--exp", "mnist"});
   ASSERT_EQ(r.code, 0) << r.err;
   json run = json::parse(r.out);
   EXPECT_EQ(run["test_name"], t_mnist_005_);
@@ -238,7 +242,7 @@ TEST_F(CliTest, ShowPrintsOneRunOrNamesTheMissingOne) {
   EXPECT_EQ(run["status"], "finished");
   EXPECT_EQ(run["text"]["summary"], "trained 3 epochs");
 
-  r = Cli({"show", t_mnist_005_, "--format", "jsonl"});
+  r = Cli({"show", t_mnist_005_, "--exp", "mnist", "--format", "jsonl"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Lines(r.out).size(), 1u);
   EXPECT_EQ(json::parse(r.out), run);
@@ -327,13 +331,13 @@ TEST_F(CliTest, QueryJsonlIsOneObjectPerLineWithTheColumns) {
     EXPECT_THAT(keys, ::testing::UnorderedElementsAre("exp_name", "test_name",
                                                       "metrics.acc", "params.seed",
                                                       "note"));
-    tests.insert(row["test_name"].get<std::string>());
+    tests.insert(Key(row));
     if (row["test_name"] == t_mnist_005_) {
       EXPECT_EQ(row["note"], "best one");
     }
   }
   EXPECT_EQ(tests.size(), 5u);
-  EXPECT_EQ(tests.count(t_mnist_01_), 1u);
+  EXPECT_EQ(tests.count("mnist/" + t_mnist_01_), 1u);
   // An absent column is null.
   r = Cli({"query", "--format", "jsonl", "--columns", "test_name,params.nothing"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -413,11 +417,11 @@ TEST_F(CliTest, DumpPrintsOneRunPerLineWithLumosKeys) {
     EXPECT_TRUE(run["execute"].contains("exec_argv"));
     EXPECT_TRUE(run["pinfo"].contains("pid"));
     EXPECT_TRUE(run["metrics"].contains("acc"));
-    tests.insert(run["test_name"].get<std::string>());
+    tests.insert(Key(run));
   }
   EXPECT_EQ(tests.size(), 5u);
 
-  r = Cli({"dump", t_mnist_01_});
+  r = Cli({"dump", t_mnist_01_, "--exp", "mnist"});
   ASSERT_EQ(r.code, 0) << r.err;
   lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 1u);
@@ -431,7 +435,7 @@ TEST_F(CliTest, DumpPrintsOneRunPerLineWithLumosKeys) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Lines(r.out).size(), 2u);
 
-  r = Cli({"dump", t_mnist_01_, "991231.001.zzt"});
+  r = Cli({"dump", t_mnist_01_, "991231.001.zzt", "--exp", "mnist"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(Lines(r.out).size(), 1u);
   EXPECT_THAT(r.err, HasSubstr("991231.001.zzt"));
@@ -450,16 +454,19 @@ TEST_F(CliTest, NoLoadDoesNotSeeRunsRecordedAfterTheLastLoad) {
   EXPECT_THAT(r.out, HasSubstr("loaded: 0 journals read, 0 records applied"));
 
   std::string late = Train("late", "0.3", 9);
-  std::vector<json> before = QueryJsonl({"--no-load", "--columns", "test_name"});
+  std::vector<json> before =
+      QueryJsonl({"--no-load", "--columns", "exp_name,test_name"});
   EXPECT_EQ(before.size(), 5u);
-  EXPECT_THAT(Column(before, "test_name"), Not(::testing::Contains(json(late).dump())));
+  for (const auto& row : before) EXPECT_NE(Key(row), "late/" + late);
   Result show = Cli({"--no-load", "show", late});
   EXPECT_EQ(show.code, 1);
   EXPECT_THAT(show.err, HasSubstr(late));
 
-  std::vector<json> after = QueryJsonl({"--columns", "test_name"});
-  EXPECT_EQ(after.size(), 6u);
-  EXPECT_THAT(Column(after, "test_name"), ::testing::Contains(json(late).dump()));
+  std::vector<json> after = QueryJsonl({"--columns", "exp_name,test_name"});
+  ASSERT_EQ(after.size(), 6u);
+  std::set<std::string> keys;
+  for (const auto& row : after) keys.insert(Key(row));
+  EXPECT_EQ(keys.count("late/" + late), 1u);
 }
 
 TEST_F(CliTest, ReindexGivesTheSameAnswers) {

@@ -35,6 +35,9 @@ void FailOnWarning(const std::string& message) {
   ADD_FAILURE() << "unexpected watcher warning: " << message;
 }
 
+// Test_names are unique within an exp_name only (lumo's NNN counts per
+// exp_name, XX is random), so runs of several exp_names are retrieved with
+// their exp_name unless the test is about test_name lookups.
 class WatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -122,7 +125,7 @@ TEST_F(WatcherTest, SecondLoadWithNothingChangedReadsNoJournal) {
   EXPECT_EQ(second.records_applied, 0u);
   EXPECT_EQ(second.bytes_read, 0u);
   EXPECT_EQ(w->sequence(), seq) << "a load with nothing new wrote the index";
-  EXPECT_EQ(Retrieve(w.get(), tests[0])["status"], "finished");
+  EXPECT_EQ(Retrieve(w.get(), tests[0], "mnist")["status"], "finished");
 }
 
 TEST_F(WatcherTest, LoadReadsOnlyTheRunThatWroteAndOnlyItsNewRecords) {
@@ -139,8 +142,8 @@ TEST_F(WatcherTest, LoadReadsOnlyTheRunThatWroteAndOnlyItsNewRecords) {
   ASSERT_TRUE(w->load(&first).ok());
   EXPECT_EQ(first.runs_read, 2u);
   const size_t whole_journal = first.bytes_read;
-  EXPECT_EQ(Retrieve(w.get(), live->test_name())["metrics"]["acc"], 0.5);
-  EXPECT_EQ(Retrieve(w.get(), live->test_name())["status"], "running");
+  EXPECT_EQ(Retrieve(w.get(), live->test_name(), "live")["metrics"]["acc"], 0.5);
+  EXPECT_EQ(Retrieve(w.get(), live->test_name(), "live")["status"], "running");
 
   live->dump_metric("acc", 0.75, Cmp::Max);
   ASSERT_TRUE(live->flush().ok());
@@ -152,7 +155,7 @@ TEST_F(WatcherTest, LoadReadsOnlyTheRunThatWroteAndOnlyItsNewRecords) {
   EXPECT_GT(next.bytes_read, 0u);
   EXPECT_LT(next.bytes_read, 200u);
   EXPECT_LT(next.bytes_read, whole_journal);
-  json run = Retrieve(w.get(), live->test_name());
+  json run = Retrieve(w.get(), live->test_name(), "live");
   EXPECT_EQ(run["metrics"]["acc"], 0.75);
   EXPECT_EQ(run["metrics_detail"]["acc"]["count"], 2);
 
@@ -160,7 +163,7 @@ TEST_F(WatcherTest, LoadReadsOnlyTheRunThatWroteAndOnlyItsNewRecords) {
   LoadStats last;
   ASSERT_TRUE(w->load(&last).ok());
   EXPECT_EQ(last.runs_read, 1u);
-  EXPECT_EQ(Retrieve(w.get(), live->test_name())["status"], "finished");
+  EXPECT_EQ(Retrieve(w.get(), live->test_name(), "live")["status"], "finished");
 }
 
 // --- retrieve ---
@@ -549,14 +552,14 @@ TEST_F(WatcherTest, RerunsAreLinkedBothWaysAndAllKept) {
   }
   auto w = OpenWatcher();
   ASSERT_TRUE(w->load().ok());
-  json base = Retrieve(w.get(), x->test_name());
+  json base = Retrieve(w.get(), x->test_name(), "base");
   ASSERT_TRUE(base.contains("rerun")) << base.dump(2);
   EXPECT_THAT(base["rerun"]["reruns"].get<std::vector<std::string>>(),
               UnorderedElementsAre(reruns[0], reruns[1]));
-  json first = Retrieve(w.get(), reruns[0]);
+  json first = Retrieve(w.get(), reruns[0], "base");
   EXPECT_EQ(first["rerun"]["from"], x->test_name());
   EXPECT_EQ(first["rerun"]["repeat"], 1);
-  EXPECT_EQ(Retrieve(w.get(), reruns[1])["rerun"]["repeat"], 2);
+  EXPECT_EQ(Retrieve(w.get(), reruns[1], "other")["rerun"]["repeat"], 2);
 }
 
 // --- read-only second Watcher ---
