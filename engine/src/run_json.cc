@@ -135,7 +135,10 @@ Status BuildRunJson(Index* index, const std::string& exp,
   nlohmann::json detail = nlohmann::json::object();
   nlohmann::json extras_all = nlohmann::json::object();
   ForEachSubKey(index, kMetrics, exp, test,
-                [&](const std::string& name, const rocksdb::Slice& v) {
+                [&](const std::string& name, const rocksdb::Slice& slice) {
+                  // An iterator's value may sit at any address; FlatBuffers
+                  // reads 4-byte fields in place, so copy to aligned memory.
+                  const std::string v = slice.ToString();
                   flatbuffers::Verifier mv(reinterpret_cast<const uint8_t*>(v.data()),
                                            v.size());
                   if (!mv.VerifyBuffer<fbs::MetricRecord>(nullptr)) return;
