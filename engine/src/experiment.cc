@@ -109,23 +109,31 @@ void Experiment::Impl::RunHooks(const char* stage, Fn fn) {
   // Copied: a hook may register another while we iterate.
   std::vector<std::shared_ptr<ExpHook>> hooks = hooks_;
   for (const auto& hook : hooks) {
+    std::string message;
     try {
       fn(*hook);
+      continue;
     } catch (const std::exception& e) {
-      std::string name = hook->name();
-      if (options_.warn_to_stderr) {
-        std::fprintf(stderr, "lumo-db: warning: hook %s failed in %s: %s\n",
-                     name.c_str(), stage, e.what());
-      }
-      if (writer_ != nullptr) {
-        flatbuffers::FlatBufferBuilder fbb(256);
-        Emit(writer_.get(), fbb, NowMicros(), fbs::Event::HookError,
-             fbs::CreateHookErrorDirect(fbb, name.c_str(), stage, e.what()).Union());
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      props_["hook_errors"].push_back(
-          {{"hook", name}, {"stage", stage}, {"message", e.what()}});
+      message = e.what();
+    } catch (...) {
+      // Anything a hook throws stays here: it must not cross the public API
+      // or keep the run from recording its end.
+      message = "exception of a type that is not std::exception";
     }
+    std::string name = hook->name();
+    if (options_.warn_to_stderr) {
+      std::fprintf(stderr, "lumo-db: warning: hook %s failed in %s: %s\n",
+                   name.c_str(), stage, message.c_str());
+    }
+    if (writer_ != nullptr) {
+      flatbuffers::FlatBufferBuilder fbb(256);
+      Emit(writer_.get(), fbb, NowMicros(), fbs::Event::HookError,
+           fbs::CreateHookErrorDirect(fbb, name.c_str(), stage, message.c_str())
+               .Union());
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    props_["hook_errors"].push_back(
+        {{"hook", name}, {"stage", stage}, {"message", message}});
   }
 }
 

@@ -282,16 +282,52 @@ class WatcherImpl : public Watcher {
     };
 
     Status s;
-    if (IndexedField(sort_field)) {
+    std::string prefix = sort_field;
+    prefix.push_back('\0');
+    std::string upper = sort_field;
+    upper.push_back('\x01');
+    rocksdb::Slice lower_slice(prefix), upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    bool use_index = IndexedField(sort_field);
+    std::vector<nlohmann::json> unindexed;
+    if (use_index) {
+      // The index gives the whole order only when every matching run without
+      // an entry lacks the field (it may instead hold a list, an object, null
+      // or a long string), and when true never meets a number or a string:
+      // 'T' sorts after 'N' and 'S' but CompareJson puts bools first.
+      std::set<std::string> indexed;
+      bool has_true = false, has_other = false;
+      std::unique_ptr<rocksdb::Iterator> it(
+          index_->db()->NewIterator(ro, index_->cf(kFields)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        std::string_view field, value, exp, test;
+        rocksdb::Slice k = it->key();
+        if (!ParseFieldKey(std::string_view(k.data(), k.size()), &field, &value,
+                           &exp, &test) || value.empty()) {
+          continue;
+        }
+        if (value[0] == 'T') {
+          has_true = true;
+        } else if (value[0] != 'F') {
+          has_other = true;
+        }
+        indexed.insert(RunKey(exp, test));
+      }
+      s = ScanRuns(q.exp_name, [&](const std::string& e, const std::string& t) {
+        return indexed.count(RunKey(e, t)) != 0 ? Status::OK() : consider(e, t);
+      });
+      if (!s.ok()) return s;
+      for (const auto& r : results) {
+        if (LookupPath(r, sort_field) != nullptr) use_index = false;
+      }
+      if (has_true && has_other) use_index = false;
+      unindexed.swap(results);
+      if (!use_index) seen.clear();
+    }
+    if (use_index) {
       // Walk the field's index in order; runs without the field come last.
-      std::string prefix = sort_field;
-      prefix.push_back('\0');
-      std::string upper = sort_field;
-      upper.push_back('\x01');
-      rocksdb::Slice lower_slice(prefix), upper_slice(upper);
-      rocksdb::ReadOptions ro;
-      ro.iterate_lower_bound = &lower_slice;
-      ro.iterate_upper_bound = &upper_slice;
       std::unique_ptr<rocksdb::Iterator> it(
           index_->db()->NewIterator(ro, index_->cf(kFields)));
       if (descending) {
@@ -309,9 +345,10 @@ class WatcherImpl : public Watcher {
         s = consider(std::string(exp), std::string(test));
         if (!s.ok()) return s;
       }
-      if (!full()) s = ScanRuns(q.exp_name, [&](const std::string& e, const std::string& t) {
-        return full() ? Status::OK() : consider(e, t);
-      });
+      for (auto& r : unindexed) {
+        if (full()) break;
+        results.push_back(std::move(r));
+      }
     } else {
       s = ScanRuns(q.exp_name, consider);
       if (s.ok()) {

@@ -98,7 +98,11 @@ int main(int argc, char** argv) {
                "Lists, filters and shows the runs that lumo-db trainers (and "
                "imported lumo trees) recorded.",
                "lumo-db"};
-  app.require_subcommand(1);
+  // At most one command; a missing one is reported after parsing, so that
+  // an unknown word or flag is named rather than "A subcommand is required".
+  app.require_subcommand(0, 1);
+  // The shared options below may also follow the command: query --no-load.
+  app.fallthrough();
   app.set_version_flag("--version", std::string("lumo-db ") + lumodb::Version());
   Common common;
   app.add_option("--db", common.db,
@@ -152,11 +156,23 @@ int main(int argc, char** argv) {
   CLI::App* reindex = app.add_subcommand(
       "reindex", "Rebuild the index from the journals alone");
 
+  for (CLI::App* command : {query, show, dump, load, reindex}) {
+    command->footer(
+        "Shared options (see lumo-db --help) may come before or after the "
+        "command:\n  --db DIR, --info-root DIR, --cache-root DIR, --no-load");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (app.get_subcommands().empty()) {
+    std::cerr << "lumo-db: a command is required: query, show, dump, load or "
+                 "reindex\nRun with --help for more information.\n";
+    return kExitUsage;
   }
 
   std::unique_ptr<lumodb::Watcher> watcher;
