@@ -3,10 +3,13 @@
 #include "index.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <random>
 
 #include <gtest/gtest.h>
 
+#include "filter.h"
 #include "markers.h"
 #include "test_util.h"
 
@@ -36,16 +39,30 @@ TEST(IndexKeysTest, RandomNumbersKeepTheirOrder) {
   }
 }
 
-TEST(IndexKeysTest, StringsAndBooleans) {
-  EXPECT_LT(Enc("abc"), Enc("abd"));
+TEST(IndexKeysTest, EveryTypeSortsAsCompareJson) {
+  std::vector<nlohmann::json> values = {
+      nullptr, false, true, -2.5, 0, 3, 1e10, "", "a", "ab", "b",
+      std::string("a\0b", 3), nlohmann::json::array({1}), nlohmann::json::array({2}),
+      nlohmann::json::parse(R"({"a":1})"), nlohmann::json::parse(R"({"b":0})")};
+  for (const auto& a : values) {
+    for (const auto& b : values) {
+      int c = CompareJson(a, b);
+      std::string ea = Enc(a), eb = Enc(b);
+      EXPECT_EQ(c < 0, ea < eb) << a.dump() << " vs " << b.dump();
+      EXPECT_EQ(c == 0, ea == eb) << a.dump() << " vs " << b.dump();
+    }
+  }
   EXPECT_EQ(DecodeFieldValue(Enc("sgd")), "sgd");
   EXPECT_EQ(DecodeFieldValue(Enc(true)), true);
   EXPECT_EQ(DecodeFieldValue(Enc(false)), false);
-  std::string out = "untouched";
-  EXPECT_FALSE(EncodeFieldValue(nlohmann::json::array({1}), &out));
-  EXPECT_FALSE(EncodeFieldValue(nullptr, &out));
-  EXPECT_FALSE(EncodeFieldValue(std::string("a\0b", 3), &out));
-  EXPECT_EQ(out, "untouched");
+  EXPECT_EQ(DecodeFieldValue(Enc(nlohmann::json::array({1, 2}))),
+            nlohmann::json::array({1, 2}));
+}
+
+TEST(IndexKeysTest, NanSortsBelowEveryNumber) {
+  double nan = std::nan("");
+  EXPECT_LT(Enc(nan), Enc(-std::numeric_limits<double>::infinity()));
+  EXPECT_LT(CompareJson(nlohmann::json(nan), nlohmann::json(-1e308)), 0);
 }
 
 TEST(IndexKeysTest, FieldKeySplitsEvenWhenTheValueHoldsNul) {
@@ -75,16 +92,22 @@ TEST(IndexKeysTest, RunAndSubKeys) {
   EXPECT_TRUE(name.empty());
 }
 
-TEST(IndexKeysTest, FlattenParamsIndexesScalarLeaves) {
+TEST(IndexKeysTest, FlattenParamsIndexesEveryPath) {
   auto params = nlohmann::json::parse(
       R"({"lr": 0.1, "opt": {"name": "sgd", "betas": [0.9, 0.99]}, "x": null, "ok": true})");
   std::vector<std::pair<std::string, nlohmann::json>> leaves;
   FlattenParams(params, "params", &leaves);
   std::map<std::string, nlohmann::json> m(leaves.begin(), leaves.end());
-  EXPECT_EQ(m.size(), 3u);
+  EXPECT_EQ(m.size(), 6u);
   EXPECT_EQ(m["params.lr"], 0.1);
   EXPECT_EQ(m["params.opt.name"], "sgd");
+  EXPECT_EQ(m["params.opt.betas"], nlohmann::json::parse("[0.9, 0.99]"));
+  EXPECT_EQ(m["params.opt"], params["opt"]);
+  EXPECT_TRUE(m["params.x"].is_null());
   EXPECT_EQ(m["params.ok"], true);
+  for (const auto& [path, value] : m) {
+    EXPECT_EQ(*LookupPath(nlohmann::json{{"params", params}}, path), value) << path;
+  }
 }
 
 TEST(MarkersTest, NamesRoundTrip) {

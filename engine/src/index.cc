@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -49,6 +50,11 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors() {
 }
 
 void PutDouble(double d, std::string* out) {
+  if (std::isnan(d)) {
+    // CompareJson ranks NaN below every other number.
+    out->append(8, '\0');
+    return;
+  }
   uint64_t bits;
   std::memcpy(&bits, &d, 8);
   // Flip so that the unsigned big-endian order is the numeric order.
@@ -100,33 +106,53 @@ bool SplitKey(std::string_view key, std::string_view* exp,
 }
 
 bool EncodeFieldValue(const nlohmann::json& value, std::string* out) {
-  if (value.is_boolean()) {
-    *out = value.get<bool>() ? "T" : "F";
-  } else if (value.is_number()) {
-    out->assign("N");
-    PutDouble(value.get<double>(), out);
-  } else if (value.is_string()) {
-    const std::string& s = value.get_ref<const std::string&>();
-    if (s.find('\0') != std::string::npos || s.size() > 512) return false;
-    *out = "S" + s;
-  } else {
-    return false;
+  // The first byte ranks the type as CompareJson does: null < bool <
+  // number < string < array < object.
+  switch (value.type()) {
+    case nlohmann::json::value_t::null:
+      *out = "A";
+      return true;
+    case nlohmann::json::value_t::boolean:
+      *out = value.get<bool>() ? "C" : "B";
+      return true;
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float:
+      out->assign("N");
+      PutDouble(value.get<double>(), out);
+      return true;
+    case nlohmann::json::value_t::string: {
+      const std::string& s = value.get_ref<const std::string&>();
+      *out = "S" + s.substr(0, kMaxIndexedValue);
+      return true;
+    }
+    case nlohmann::json::value_t::array:
+    case nlohmann::json::value_t::object: {
+      std::string dump =
+          value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      *out = (value.is_array() ? "V" : "W") + dump.substr(0, kMaxIndexedValue);
+      return true;
+    }
+    default:
+      return false;
   }
-  return true;
 }
 
 nlohmann::json DecodeFieldValue(std::string_view encoded) {
   if (encoded.empty()) return nullptr;
   switch (encoded[0]) {
-    case 'T':
-      return true;
-    case 'F':
+    case 'B':
       return false;
+    case 'C':
+      return true;
     case 'N':
       return encoded.size() == 9 ? nlohmann::json(GetDouble(encoded.substr(1)))
                                  : nlohmann::json();
     case 'S':
       return std::string(encoded.substr(1));
+    case 'V':
+    case 'W':
+      return nlohmann::json::parse(encoded.substr(1), nullptr, false);
   }
   return nullptr;
 }
@@ -159,15 +185,13 @@ bool ParseFieldKey(std::string_view key, std::string_view* field,
 
 void FlattenParams(const nlohmann::json& params, const std::string& prefix,
                    std::vector<std::pair<std::string, nlohmann::json>>* out) {
-  if (!params.is_object() || out->size() >= 256) return;
+  // Every path a query may name, objects included, as LookupPath finds them.
+  if (!params.is_object()) return;
   for (const auto& [key, value] : params.items()) {
-    if (key.find('\0') != std::string::npos) continue;
+    if (out->size() >= kMaxIndexedParams) return;
     std::string path = prefix + "." + key;
-    if (value.is_object()) {
-      FlattenParams(value, path, out);
-    } else if (!value.is_array() && !value.is_null()) {
-      out->emplace_back(path, value);
-    }
+    out->emplace_back(path, value);
+    if (value.is_object()) FlattenParams(value, path, out);
   }
 }
 

@@ -34,9 +34,14 @@ std::string SubKey(std::string_view exp, std::string_view test,
 bool SplitKey(std::string_view key, std::string_view* exp,
               std::string_view* test, std::string_view* name);
 
-// Order-preserving encodings of JSON scalars for the fields family:
-// 'F'/'T' for booleans, 'N' + 8 bytes for numbers, 'S' + bytes for strings.
-// Returns false (and leaves *out alone) for values that are not indexed.
+// Order-preserving encodings of JSON values for the fields family, in
+// CompareJson's order: 'A' null, 'B'/'C' false/true, 'N' + 8 bytes for
+// numbers, 'S' + bytes for strings, 'V'/'W' + compact JSON for arrays and
+// objects. Strings and JSON texts keep their first kMaxIndexedValue bytes
+// (longer values that share those bytes sort among themselves by run key).
+// Returns false, leaving *out alone, only for values JSON cannot hold.
+constexpr size_t kMaxIndexedValue = 4096;
+constexpr size_t kMaxIndexedParams = 512;
 bool EncodeFieldValue(const nlohmann::json& value, std::string* out);
 nlohmann::json DecodeFieldValue(std::string_view encoded);
 std::string FieldKey(std::string_view field, std::string_view encoded_value,
@@ -44,7 +49,8 @@ std::string FieldKey(std::string_view field, std::string_view encoded_value,
 bool ParseFieldKey(std::string_view key, std::string_view* field,
                    std::string_view* encoded_value, std::string_view* exp,
                    std::string_view* test);
-// The fields a run indexes for its params: every scalar leaf, dotted.
+// The fields a run indexes for its params: every path, dotted, objects
+// and their members alike.
 void FlattenParams(const nlohmann::json& params, const std::string& prefix,
                    std::vector<std::pair<std::string, nlohmann::json>>* out);
 

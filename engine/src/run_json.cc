@@ -6,6 +6,7 @@
 
 #include "aligned.h"
 #include "index_generated.h"
+#include "metrics_json.h"
 #include "run_loader.h"
 #include "time_util.h"
 
@@ -42,6 +43,20 @@ void ForEachSubKey(Index* index, Cf cf, const std::string& exp,
     fn(std::string(key.data() + prefix.size(), key.size() - prefix.size()),
        it->value());
   }
+}
+
+// Calls fn(name, record) for each verified metric record of the run.
+template <typename Fn>
+void ForEachMetric(Index* index, const std::string& exp, const std::string& test,
+                   Fn fn) {
+  Aligned aligned;
+  ForEachSubKey(index, kMetrics, exp, test,
+                [&](const std::string& name, const rocksdb::Slice& v) {
+                  const uint8_t* bytes = aligned.Get(std::string_view(v.data(), v.size()));
+                  flatbuffers::Verifier verifier(bytes, v.size());
+                  if (!verifier.VerifyBuffer<fbs::MetricRecord>(nullptr)) return;
+                  fn(name, *flatbuffers::GetRoot<fbs::MetricRecord>(bytes));
+                });
 }
 
 }  // namespace
@@ -133,31 +148,13 @@ Status BuildRunJson(Index* index, const std::string& exp,
                 [&](const std::string& key, const rocksdb::Slice& v) {
                   j["text"][key] = v.ToString();
                 });
-  nlohmann::json metrics = nlohmann::json::object();
+  std::map<std::string, MetricValue> values;
   nlohmann::json detail = nlohmann::json::object();
-  nlohmann::json extras_all = nlohmann::json::object();
-  ForEachSubKey(index, kMetrics, exp, test,
-                [&](const std::string& name, const rocksdb::Slice& v) {
-                  const uint8_t* bytes = aligned.Get(std::string_view(v.data(), v.size()));
-                  flatbuffers::Verifier mv(bytes, v.size());
-                  if (!mv.VerifyBuffer<fbs::MetricRecord>(nullptr)) return;
-                  const auto* m = flatbuffers::GetRoot<fbs::MetricRecord>(bytes);
-                  metrics[name] = m->best();
-                  detail[name] = {{"cmp", CmpName(m->cmp())},
-                                  {"last", m->last()},
-                                  {"count", m->count()}};
-                  if (m->best_extras() != nullptr && m->best_extras()->size() > 0) {
-                    nlohmann::json e = nlohmann::json::parse(
-                        m->best_extras()->str(), nullptr, false);
-                    if (e.is_object()) {
-                      for (auto& [k, ev] : e.items()) extras_all[k] = ev;
-                    }
-                  }
-                });
-  // lumo keeps extra values beside the best ones in the same dict.
-  for (auto& [k, ev] : extras_all.items()) {
-    if (!metrics.contains(k)) metrics[k] = ev;
-  }
+  ForEachMetric(index, exp, test, [&](const std::string& name, const fbs::MetricRecord& m) {
+    values[name] = {m.best(), m.best_extras() != nullptr ? m.best_extras()->str() : ""};
+    detail[name] = {{"cmp", CmpName(m.cmp())}, {"last", m.last()}, {"count", m.count()}};
+  });
+  nlohmann::json metrics = MergeMetrics(values);
   j["metrics"] = metrics;
   if (!detail.empty()) j["metrics_detail"] = detail;
 
@@ -188,6 +185,13 @@ Status BuildRunJson(Index* index, const std::string& exp,
                   {"source", rec.source}};
   *out = std::move(j);
   return Status::OK();
+}
+
+void ReadMetricValues(Index* index, const std::string& exp, const std::string& test,
+                      std::map<std::string, MetricValue>* out) {
+  ForEachMetric(index, exp, test, [&](const std::string& name, const fbs::MetricRecord& m) {
+    (*out)[name] = {m.best(), m.best_extras() != nullptr ? m.best_extras()->str() : ""};
+  });
 }
 
 }  // namespace lumodb

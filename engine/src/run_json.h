@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "index.h"
+#include "metrics_json.h"
 
 namespace lumodb {
 
@@ -14,6 +15,10 @@ namespace lumodb {
 Status BuildRunJson(Index* index, const std::string& exp_name,
                     const std::string& test_name, const std::string& timezone,
                     nlohmann::json* out);
+
+// Every metric's best value and extras as the index holds them.
+void ReadMetricValues(Index* index, const std::string& exp, const std::string& test,
+                      std::map<std::string, MetricValue>* out);
 
 }  // namespace lumodb
 

@@ -11,6 +11,7 @@
 #include "journal_generated.h"
 #include "markers.h"
 #include "process_info.h"
+#include "run_json.h"
 #include "time_util.h"
 
 namespace lumodb {
@@ -325,25 +326,30 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
     batch->Put(index->cf(kText), SubKey(exp, test, key), text);
   }
   flatbuffers::FlatBufferBuilder fbb(256);
-  for (const auto& [name, metric] : pending.metrics) {
-    const std::string sub = SubKey(exp, test, name);
-    nlohmann::json old_best;
-    std::string old_value;
-    if (existed && index->Get(kMetrics, sub, &old_value).ok()) {
-      const uint8_t* bytes = aligned.Get(old_value);
-      flatbuffers::Verifier verifier(bytes, old_value.size());
-      if (verifier.VerifyBuffer<fbs::MetricRecord>(nullptr)) {
-        old_best = flatbuffers::GetRoot<fbs::MetricRecord>(bytes)->best();
+  if (!pending.metrics.empty()) {
+    // The fields index mirrors the run's metrics dict, extras included.
+    std::map<std::string, MetricValue> values;
+    if (existed) ReadMetricValues(index, exp, test, &values);
+    const nlohmann::json old_metrics = MergeMetrics(values);
+    for (const auto& [name, metric] : pending.metrics) {
+      values[name] = {metric.best, metric.best_extras};
+      fbb.Clear();
+      fbb.Finish(fbs::MetricRecord::Pack(fbb, &metric));
+      batch->Put(index->cf(kMetrics), SubKey(exp, test, name),
+                 rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
+                                fbb.GetSize()));
+    }
+    const nlohmann::json new_metrics = MergeMetrics(values);
+    for (const auto& [key, value] : new_metrics.items()) {
+      auto old = old_metrics.find(key);
+      ReplaceField(batch, index, "metrics." + key,
+                   old == old_metrics.end() ? nullptr : &*old, &value, exp, test);
+    }
+    for (const auto& [key, value] : old_metrics.items()) {
+      if (!new_metrics.contains(key)) {
+        ReplaceField(batch, index, "metrics." + key, &value, nullptr, exp, test);
       }
     }
-    nlohmann::json new_best = metric.best;
-    ReplaceField(batch, index, "metrics." + name,
-                 old_best.is_null() ? nullptr : &old_best, &new_best, exp, test);
-    fbb.Clear();
-    fbb.Finish(fbs::MetricRecord::Pack(fbb, &metric));
-    batch->Put(index->cf(kMetrics), sub,
-               rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
-                              fbb.GetSize()));
   }
 
   fbb.Clear();

@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <set>
+
+#include <absl/container/flat_hash_set.h>
 
 #include "filter.h"
 #include "index.h"
@@ -22,6 +25,9 @@
 namespace lumodb {
 
 namespace {
+
+// Run keys (exp_name \0 test_name), looked up by string_view without a copy.
+using RunSet = absl::flat_hash_set<std::string>;
 
 class Reporter : public JournalReporter {
  public:
@@ -281,76 +287,90 @@ class WatcherImpl : public Watcher {
       return Status::OK();
     };
 
-    Status s;
-    std::string prefix = sort_field;
-    prefix.push_back('\0');
-    std::string upper = sort_field;
-    upper.push_back('\x01');
-    rocksdb::Slice lower_slice(prefix), upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_lower_bound = &lower_slice;
-    ro.iterate_upper_bound = &upper_slice;
-    bool use_index = IndexedField(sort_field);
-    std::vector<nlohmann::json> unindexed;
-    if (use_index) {
-      // The index gives the whole order only when every matching run without
-      // an entry lacks the field (it may instead hold a list, an object, null
-      // or a long string), and when true never meets a number or a string:
-      // 'T' sorts after 'N' and 'S' but CompareJson puts bools first.
-      std::set<std::string> indexed;
-      bool has_true = false, has_other = false;
-      std::unique_ptr<rocksdb::Iterator> it(
-          index_->db()->NewIterator(ro, index_->cf(kFields)));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        std::string_view field, value, exp, test;
-        rocksdb::Slice k = it->key();
-        if (!ParseFieldKey(std::string_view(k.data(), k.size()), &field, &value,
-                           &exp, &test) || value.empty()) {
-          continue;
+    // Equality filters on indexed fields name a superset of the runs that
+    // can match; every candidate still goes through all the filters.
+    std::optional<RunSet> candidates;
+    for (const auto& f : filters) {
+      if (f.filter().op != "==" || !IndexedField(f.filter().field)) continue;
+      RunSet set = EqualityCandidates(f.filter());
+      if (candidates.has_value()) {
+        RunSet both;
+        for (const auto& k : set) {
+          if (candidates->count(k) != 0) both.insert(k);
         }
-        if (value[0] == 'T') {
-          has_true = true;
-        } else if (value[0] != 'F') {
-          has_other = true;
-        }
-        indexed.insert(RunKey(exp, test));
+        set.swap(both);
       }
-      s = ScanRuns(q.exp_name, [&](const std::string& e, const std::string& t) {
-        return indexed.count(RunKey(e, t)) != 0 ? Status::OK() : consider(e, t);
-      });
-      if (!s.ok()) return s;
-      for (const auto& r : results) {
-        if (LookupPath(r, sort_field) != nullptr) use_index = false;
-      }
-      if (has_true && has_other) use_index = false;
-      unindexed.swap(results);
-      if (!use_index) seen.clear();
+      candidates = std::move(set);
     }
-    if (use_index) {
-      // Walk the field's index in order; runs without the field come last.
-      std::unique_ptr<rocksdb::Iterator> it(
-          index_->db()->NewIterator(ro, index_->cf(kFields)));
-      if (descending) {
-        it->SeekToLast();
-      } else {
-        it->SeekToFirst();
-      }
-      for (; it->Valid() && !full(); descending ? it->Prev() : it->Next()) {
-        std::string_view field, value, exp, test;
-        rocksdb::Slice k = it->key();
-        if (!ParseFieldKey(std::string_view(k.data(), k.size()), &field, &value,
-                           &exp, &test)) {
-          continue;
-        }
-        s = consider(std::string(exp), std::string(test));
+    auto consider_key = [&](std::string_view key) -> Status {
+      std::string_view exp, test;
+      if (!SplitKey(key, &exp, &test, nullptr)) return Status::OK();
+      return consider(std::string(exp), std::string(test));
+    };
+    // Runs in key order, as a scan of the experiments family gives them.
+    auto each_run = [&](auto fn) -> Status {
+      if (!candidates.has_value()) return ScanRuns(q.exp_name, fn);
+      std::vector<std::string> keys(candidates->begin(), candidates->end());
+      std::sort(keys.begin(), keys.end());
+      for (const auto& key : keys) {
+        std::string_view exp, test;
+        if (!SplitKey(key, &exp, &test, nullptr)) continue;
+        Status s = fn(std::string(exp), std::string(test));
         if (!s.ok()) return s;
       }
-      for (auto& r : unindexed) {
-        if (full()) break;
-        results.push_back(std::move(r));
+      return Status::OK();
+    };
+
+    Status s;
+    if (IndexedField(sort_field)) {
+      // The fields index holds every value of this field in CompareJson's
+      // order, so walking it is the sort; runs without the field come last.
+      std::string lower = sort_field + std::string(1, '\0');
+      std::string upper = sort_field + std::string(1, '\x01');
+      rocksdb::Slice lower_slice(lower), upper_slice(upper);
+      rocksdb::ReadOptions ro;
+      ro.iterate_lower_bound = &lower_slice;
+      ro.iterate_upper_bound = &upper_slice;
+      std::unique_ptr<rocksdb::Iterator> it(
+          index_->db()->NewIterator(ro, index_->cf(kFields)));
+      // Walking backwards, equal values come out in reverse key order; they
+      // are gathered and emitted in key order, as a stable sort keeps them.
+      std::string group_value;
+      std::vector<std::string> group;
+      auto flush_group = [&]() -> Status {
+        for (auto g = group.rbegin(); g != group.rend() && !full(); ++g) {
+          Status st = consider_key(*g);
+          if (!st.ok()) return st;
+        }
+        group.clear();
+        return Status::OK();
+      };
+      for (descending ? it->SeekToLast() : it->SeekToFirst(); it->Valid() && !full();
+           descending ? it->Prev() : it->Next()) {
+        std::string_view field, value, exp, test;
+        rocksdb::Slice k = it->key();
+        std::string_view key(k.data(), k.size());
+        if (!ParseFieldKey(key, &field, &value, &exp, &test)) continue;
+        // exp \0 test is the key's tail: no copy to test membership.
+        std::string_view run_key(exp.data(), key.data() + key.size() - exp.data());
+        if (candidates.has_value() && candidates->count(absl::string_view(run_key.data(), run_key.size())) == 0) continue;
+        if (!descending) {
+          s = consider_key(run_key);
+        } else {
+          if (!group.empty() && value != group_value) s = flush_group();
+          if (group.empty()) group_value.assign(value);
+          group.emplace_back(run_key);
+        }
+        if (!s.ok()) return s;
+      }
+      if (s.ok()) s = flush_group();
+      if (s.ok() && !full()) {
+        s = each_run([&](const std::string& e, const std::string& t) {
+          return full() ? Status::OK() : consider(e, t);
+        });
       }
     } else {
-      s = ScanRuns(q.exp_name, consider);
+      s = each_run(consider);
       if (s.ok()) {
         std::stable_sort(results.begin(), results.end(),
                          [&](const nlohmann::json& a, const nlohmann::json& b) {
@@ -413,6 +433,57 @@ class WatcherImpl : public Watcher {
     } else {
       std::fprintf(stderr, "lumo-db: warning: %s\n", msg.c_str());
     }
+  }
+
+  // Runs whose indexed value of f.field could equal f.value under
+  // CompiledFilter's rules: the value's own encoding, plus numbers for a
+  // numeric string and numeric strings for a number.
+  RunSet EqualityCandidates(const Filter& f) {
+    nlohmann::json value;
+    if (f.value.empty()) {
+      value = nullptr;
+    } else {
+      value = nlohmann::json::parse(f.value, nullptr, false);
+      if (value.is_discarded() || value.is_array() || value.is_object()) value = f.value;
+    }
+    std::vector<std::string> encodings;
+    std::string enc;
+    if (EncodeFieldValue(value, &enc)) encodings.push_back(enc);
+    if (f.value.empty() && EncodeFieldValue("", &enc)) encodings.push_back(enc);
+    bool numeric_strings = value.is_number();
+    if (value.is_string()) {
+      nlohmann::json n = nlohmann::json::parse(value.get<std::string>(), nullptr, false);
+      if (n.is_number() && EncodeFieldValue(n, &enc)) encodings.push_back(enc);
+    }
+    RunSet out;
+    auto collect = [&](const std::string& from, const std::string& to,
+                       auto&& keep) {
+      rocksdb::Slice lower(from), upper(to);
+      rocksdb::ReadOptions ro;
+      ro.iterate_lower_bound = &lower;
+      ro.iterate_upper_bound = &upper;
+      std::unique_ptr<rocksdb::Iterator> it(
+          index_->db()->NewIterator(ro, index_->cf(kFields)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        std::string_view field, v, exp, test;
+        rocksdb::Slice k = it->key();
+        std::string_view key(k.data(), k.size());
+        if (!ParseFieldKey(key, &field, &v, &exp, &test) || !keep(v)) continue;
+        out.emplace(exp.data(), key.data() + key.size() - exp.data());
+      }
+    };
+    const std::string base = f.field + std::string(1, '\0');
+    for (const std::string& e : encodings) {
+      // Keys whose value starts with e; the exact value is checked.
+      collect(base + e, base + e + std::string(1, '\xff'),
+              [&](std::string_view v) { return v == e; });
+    }
+    if (numeric_strings) {
+      collect(base + "S", base + "T", [](std::string_view v) {
+        return nlohmann::json::parse(v.substr(1), nullptr, false).is_number();
+      });
+    }
+    return out;
   }
 
   std::vector<std::string> ExpsOf(const std::string& test) {
