@@ -221,6 +221,24 @@ Status Index::Open(const std::string& path, bool read_only,
   return s;
 }
 
+Status Index::OpenSnapshot(const std::string& path, std::unique_ptr<Index>* out) {
+  if (!std::filesystem::exists(path + "/CURRENT")) {
+    return Status::NotFound("no index at " + path);
+  }
+  std::unique_ptr<Index> index(new Index());
+  index->path_ = path;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
+      rocksdb::DBOptions(BaseOptions()), path, Descriptors(), &index->handles_, &db);
+  if (!s.ok()) return FromRocks(s, "open index " + path + " read-only");
+  index->db_.reset(db);
+  index->TakeDefaultHandle();
+  index->read_only_ = true;
+  index->snapshot_ = true;
+  *out = std::move(index);
+  return Status::OK();
+}
+
 Status Index::OpenWriter() {
   std::error_code ec;
   std::filesystem::create_directories(path_, ec);
@@ -294,7 +312,7 @@ Status Index::Write(rocksdb::WriteBatch* batch, bool disable_wal) {
 }
 
 Status Index::CatchUp() {
-  if (!read_only_) return Status::OK();
+  if (!read_only_ || snapshot_) return Status::OK();
   return FromRocks(db_->TryCatchUpWithPrimary(), "catch up with index " + path_);
 }
 

@@ -60,11 +60,15 @@ class Index {
   // it (or read_only is asked), opens it as a secondary instance instead.
   static Status Open(const std::string& path, bool read_only,
                      std::unique_ptr<Index>* out);
+  // A read-only view of the index as it is now: takes no lock and writes
+  // nothing (no fsync), for one-shot readers. NotFound if there is none.
+  static Status OpenSnapshot(const std::string& path, std::unique_ptr<Index>* out);
   ~Index();
 
   rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Cf which) { return handles_[which]; }
   bool read_only() const { return read_only_; }
+  bool snapshot() const { return snapshot_; }
   const std::string& path() const { return path_; }
 
   Status Get(Cf which, const rocksdb::Slice& key, std::string* value);
@@ -86,6 +90,7 @@ class Index {
   std::string path_;
   std::string secondary_path_;
   bool read_only_ = false;
+  bool snapshot_ = false;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;

@@ -120,18 +120,51 @@ void ReplaceField(rocksdb::WriteBatch* batch, Index* index,
   if (has_new) batch->Put(index->cf(kFields), FieldKey(field, new_enc, exp, test), "");
 }
 
-bool ProcessIsGone(const RunRecordT& rec, const RunLoadContext& ctx) {
-  if (rec.start == nullptr || rec.start->pinfo == nullptr) return true;
-  const fbs::PinfoT& p = *rec.start->pinfo;
-  Liveness l = CheckLocalProcess(p.host, p.boot_id, p.pid, p.pstart);
+bool ProcessIsGone(const std::string& host, const std::string& boot_id,
+                   int64_t pid, double pstart, int64_t last_update_us,
+                   const RunLoadContext& ctx) {
+  Liveness l = CheckLocalProcess(host, boot_id, pid, pstart);
   if (l == Liveness::kAlive) return false;
   if (l == Liveness::kDead) return true;
   // Another host: only the heartbeat (marker mtime, or the last record) tells.
-  int64_t beat = ctx.has_marker ? ctx.marker_mtime_us : rec.last_update_us;
+  int64_t beat = ctx.has_marker ? ctx.marker_mtime_us : last_update_us;
   return ctx.now_us - beat > int64_t{ctx.heartbeat_timeout_s} * 1000000;
 }
 
+bool ProcessIsGone(const RunRecordT& rec, const RunLoadContext& ctx) {
+  if (rec.start == nullptr || rec.start->pinfo == nullptr) return true;
+  const fbs::PinfoT& p = *rec.start->pinfo;
+  return ProcessIsGone(p.host, p.boot_id, p.pid, p.pstart, rec.last_update_us, ctx);
+}
+
+bool MarkerDue(RunStatus status, const RunLoadContext& ctx) {
+  return ctx.has_marker && status != RunStatus::Running &&
+         ctx.now_us - ctx.marker_mtime_us > int64_t{ctx.marker_retire_s} * 1000000;
+}
+
 }  // namespace
+
+bool RunNeedsLoad(Index* index, const RunLoadContext& ctx) {
+  std::string value;
+  if (!index->Get(kRuns, RunKey(ctx.exp_name, ctx.test_name), &value).ok()) return true;
+  Aligned aligned;
+  const uint8_t* bytes = aligned.Get(value);
+  flatbuffers::Verifier verifier(bytes, value.size());
+  if (!fbs::VerifyRunRecordBuffer(verifier)) return true;
+  const fbs::RunRecord* rec = fbs::GetRunRecord(bytes);
+  struct stat st;
+  const std::string path =
+      JournalPath(RunInfoDir(ctx.info_root, ctx.exp_name, ctx.test_name));
+  if (::stat(path.c_str(), &st) != 0) return true;
+  if (st.st_size > rec->applied_offset()) return true;
+  if (MarkerDue(rec->status(), ctx)) return true;
+  if (rec->status() != RunStatus::Running) return false;
+  const fbs::Pinfo* p = rec->start() != nullptr ? rec->start()->pinfo() : nullptr;
+  if (p == nullptr) return true;
+  auto str = [](const flatbuffers::String* s) { return s ? s->str() : std::string(); };
+  return ProcessIsGone(str(p->host()), str(p->boot_id()), p->pid(), p->pstart(),
+                       rec->last_update_us(), ctx);
+}
 
 const char* StatusName(int status) {
   switch (static_cast<RunStatus>(status)) {
@@ -258,10 +291,7 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
     }
   }
 
-  if (ctx.has_marker && rec.status != RunStatus::Running &&
-      ctx.now_us - ctx.marker_mtime_us > int64_t{ctx.marker_retire_s} * 1000000) {
-    *retire_marker = true;
-  }
+  if (MarkerDue(rec.status, ctx)) *retire_marker = true;
   if (!changed) return Status::OK();
 
   rec.exp_name = exp;

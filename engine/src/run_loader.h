@@ -36,6 +36,10 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
                JournalReporter* reporter, rocksdb::WriteBatch* batch,
                LoadStats* stats, bool* retire_marker);
 
+// Whether LoadRun would change anything: new journal bytes, a run whose
+// process is gone, a marker due to retire. Reads, never writes.
+bool RunNeedsLoad(Index* index, const RunLoadContext& ctx);
+
 const char* StatusName(int status);
 
 }  // namespace lumodb

@@ -114,7 +114,28 @@ class WatcherImpl : public Watcher {
   Status load(LoadStats* stats) override {
     LoadStats local;
     if (stats == nullptr) stats = &local;
+    if (index_->snapshot()) {
+      // A lazy reader becomes the writer only when there is something to
+      // write, so an unchanged index is never opened for writing.
+      bool needed = false;
+      Status s = ForEachMarker(stats, [&](const RunLoadContext& ctx, const std::string&) {
+        needed = needed || RunNeedsLoad(index_.get(), ctx);
+        return Status::OK();
+      });
+      if (!s.ok() || !needed) return s;
+      *stats = LoadStats();
+      s = ReopenAsWriter();
+      if (!s.ok()) return s;
+    }
     if (index_->read_only()) return index_->CatchUp();
+    return ForEachMarker(stats, [&](const RunLoadContext& ctx, const std::string& marker) {
+      return LoadOne(ctx, marker, stats);
+    });
+  }
+
+  // Calls fn(context, marker path) for each active-run marker.
+  template <typename Fn>
+  Status ForEachMarker(LoadStats* stats, Fn fn) {
     const std::string active = ActiveDir(roots_.info_root);
     std::vector<std::string> names;
     Status s = ListDir(active, &names);
@@ -129,15 +150,25 @@ class WatcherImpl : public Watcher {
       if (::stat(marker.c_str(), &st) != 0) continue;  // retired meanwhile
       ctx.has_marker = true;
       ctx.marker_mtime_us = MtimeMicros(st);
-      s = LoadOne(ctx, marker, stats);
+      s = fn(ctx, marker);
       if (!s.ok()) return s;
     }
     return Status::OK();
   }
 
+  Status ReopenAsWriter() {
+    std::string path = index_->path();
+    index_.reset();
+    return Index::Open(path, options_.read_only, &index_);
+  }
+
   Status reindex(LoadStats* stats) override {
     LoadStats local;
     if (stats == nullptr) stats = &local;
+    if (index_->snapshot()) {
+      Status s = ReopenAsWriter();
+      if (!s.ok()) return s;
+    }
     if (index_->read_only()) {
       return Status::Busy("index " + index_->path() +
                           " is held by another process; reindex needs it");
@@ -534,7 +565,9 @@ Status Watcher::Open(const Roots& roots_in, const WatcherOptions& options,
     path = env != nullptr && *env != '\0' ? env : roots.cache_root + "/lumodb/index";
   }
   std::unique_ptr<Index> index;
-  Status s = Index::Open(path, options.read_only, &index);
+  Status s = Status::NotFound(path);
+  if (options.lazy_writer && !options.read_only) s = Index::OpenSnapshot(path, &index);
+  if (s.IsNotFound()) s = Index::Open(path, options.read_only, &index);
   if (!s.ok()) return s;
   out->reset(new WatcherImpl(std::move(roots), options, std::move(index)));
   return Status::OK();

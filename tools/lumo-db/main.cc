@@ -56,6 +56,7 @@ lumodb::Status OpenWatcher(const Common& c, bool load,
   lumodb::WatcherOptions options;
   options.db_path = c.db;
   options.warn = Warn;
+  options.lazy_writer = load;  // reading commands write only when needed
   s = lumodb::Watcher::Open(roots, options, out);
   if (!s.ok()) return s;
   if (load && !c.no_load) {

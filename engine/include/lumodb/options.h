@@ -51,6 +51,10 @@ struct WatcherOptions {
   int marker_retire_s = 600;
   // Open read-only (secondary) even when the index is free.
   bool read_only = false;
+  // Open a read-only view first; load() reopens the index for writing only
+  // when a journal holds something new. One-shot readers (the CLI) then
+  // never write, lock or fsync an index that is up to date.
+  bool lazy_writer = false;
   // Where warnings (torn journal tails, corrupt records) go; stderr if null.
   void (*warn)(const std::string& message) = nullptr;
 };
