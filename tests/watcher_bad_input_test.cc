@@ -53,6 +53,9 @@ TEST(WatcherBadInputTest, ANonJournalIsSkippedWithAWarningNamingTheRun) {
   Status s = w->reindex(&stats);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(stats.runs_failed, 1u);
+  // Built aside and swapped in: nothing of the build is left beside it.
+  EXPECT_FALSE(std::filesystem::exists(dir / "db.reindex"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "db.old"));
   ASSERT_EQ(g_warnings.size(), 1u);
   EXPECT_NE(g_warnings[0].find("bad/261128.000.00t"), std::string::npos) << g_warnings[0];
   EXPECT_NE(g_warnings[0].find(bad_dir + "/journal"), std::string::npos) << g_warnings[0];

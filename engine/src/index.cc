@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/table.h>
 
 namespace lumodb {
@@ -41,11 +42,12 @@ rocksdb::ColumnFamilyOptions CfOptions() {
   return cf;
 }
 
-std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors() {
+std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
+    const rocksdb::ColumnFamilyOptions& cf = CfOptions()) {
   std::vector<rocksdb::ColumnFamilyDescriptor> out;
   // The default family is required by RocksDB and left empty.
-  out.emplace_back(rocksdb::kDefaultColumnFamilyName, CfOptions());
-  for (int i = 0; i < kNumCf; ++i) out.emplace_back(kCfNames[i], CfOptions());
+  out.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
+  for (int i = 0; i < kNumCf; ++i) out.emplace_back(kCfNames[i], cf);
   return out;
 }
 
@@ -219,6 +221,25 @@ Status Index::Open(const std::string& path, bool read_only,
   s = index->OpenSecondary();
   if (s.ok()) *out = std::move(index);
   return s;
+}
+
+Status Index::OpenBulk(const std::string& path, std::unique_ptr<Index>* out) {
+  std::unique_ptr<Index> index(new Index());
+  index->path_ = path;
+  rocksdb::Options options = BaseOptions();
+  options.error_if_exists = true;
+  options.allow_concurrent_memtable_write = false;  // VectorRep needs it
+  rocksdb::ColumnFamilyOptions cf = CfOptions();
+  cf.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+  cf.write_buffer_size = 128 << 20;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(options), path,
+                                        Descriptors(cf), &index->handles_, &db);
+  if (!s.ok()) return FromRocks(s, "create index " + path);
+  index->db_.reset(db);
+  index->TakeDefaultHandle();
+  *out = std::move(index);
+  return Status::OK();
 }
 
 Status Index::OpenSnapshot(const std::string& path, std::unique_ptr<Index>* out) {

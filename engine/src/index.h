@@ -60,6 +60,9 @@ class Index {
   // it (or read_only is asked), opens it as a secondary instance instead.
   static Status Open(const std::string& path, bool read_only,
                      std::unique_ptr<Index>* out);
+  // A new database at path (which must not exist) for a bulk build:
+  // memtables that append and sort once at flush, not a skip list.
+  static Status OpenBulk(const std::string& path, std::unique_ptr<Index>* out);
   // A read-only view of the index as it is now: takes no lock and writes
   // nothing (no fsync), for one-shot readers. NotFound if there is none.
   static Status OpenSnapshot(const std::string& path, std::unique_ptr<Index>* out);

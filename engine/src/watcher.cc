@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -173,8 +174,36 @@ class WatcherImpl : public Watcher {
       return Status::Busy("index " + index_->path() +
                           " is held by another process; reindex needs it");
     }
-    Status s = index_->Clear();
-    if (!s.ok()) return s;
+    // Built aside in a fresh database tuned for bulk loading, then swapped
+    // in: a reindex that fails or dies leaves the old index as it was.
+    const std::string path = index_->path();
+    const std::string fresh = path + ".reindex";
+    std::error_code ec;
+    std::filesystem::remove_all(fresh, ec);
+    std::unique_ptr<Index> bulk;
+    Status s = Index::OpenBulk(fresh, &bulk);
+    if (s.ok()) s = BuildInto(bulk.get(), stats);
+    if (s.ok()) s = bulk->FlushAll();
+    bulk.reset();
+    if (!s.ok()) {
+      std::filesystem::remove_all(fresh, ec);
+      return s;
+    }
+    index_.reset();
+    const std::string old = path + ".old";
+    std::filesystem::remove_all(old, ec);
+    std::filesystem::rename(path, old, ec);
+    if (!ec) std::filesystem::rename(fresh, path, ec);
+    Status swapped = ec ? Status::IOError("replace index " + path + " with " + fresh +
+                                          ": " + ec.message())
+                        : Status::OK();
+    if (!ec) std::filesystem::remove_all(old, ec);
+    s = Index::Open(path, false, &index_);
+    return swapped.ok() ? s : swapped;
+  }
+
+  Status BuildInto(Index* target, LoadStats* stats) {
+    Status s;
     std::set<std::string> markers;
     {
       std::vector<std::string> names;
@@ -209,23 +238,21 @@ class WatcherImpl : public Watcher {
           ctx.marker_mtime_us = MtimeMicros(st);
         }
         bool retire = false;
-        s = LoadRun(index_.get(), ctx, &reporter_, &batch, stats, &retire);
+        s = LoadRun(target, ctx, &reporter_, &batch, stats, &retire);
         if (!s.ok()) {
           SkipRun(ctx, s, stats);
           continue;
         }
         if (retire) ::unlink(marker.c_str());
         if (++in_batch == 512) {
-          s = index_->Write(&batch, /*disable_wal=*/true);
+          s = target->Write(&batch, /*disable_wal=*/true);
           if (!s.ok()) return s;
           batch.Clear();
           in_batch = 0;
         }
       }
     }
-    s = index_->Write(&batch, true);
-    if (!s.ok()) return s;
-    return index_->FlushAll();
+    return target->Write(&batch, true);
   }
 
   Status retrieve(const std::string& test_name, const std::string& exp_name,
