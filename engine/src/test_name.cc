@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sys/random.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -120,6 +121,24 @@ std::string TestNameDate(int64_t unix_us, const std::string& tz) {
 // folder again and backs off (rmdir, next number) if any other entry holds
 // its NNN. The later of two mkdirs always sees the earlier one, so at most
 // one keeps a given NNN; both backing off only costs a retry.
+namespace {
+
+std::string NamesDir(const std::string& info_root) {
+  return info_root + "/.lumodb/names";
+}
+
+// 0 when <info_root>/.lumodb/names/<name> was created by us, else errno.
+int ClaimNameEverywhere(const std::string& info_root, const std::string& name) {
+  const std::string dir = NamesDir(info_root);
+  if (!MakeDirs(dir).ok()) return errno != 0 ? errno : EIO;
+  int fd = open((dir + "/" + name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  close(fd);
+  return 0;
+}
+
+}  // namespace
+
 Status ClaimTestName(const std::string& info_root, const std::string& exp_name,
                      const std::string& tz, int64_t now_us,
                      std::string* test_name) {
@@ -162,8 +181,18 @@ Status ClaimTestName(const std::string& info_root, const std::string& exp_name,
       if (e != name && c == n) shared = true;
     }
     if (!shared) {
-      *test_name = name;
-      return Status::OK();
+      // Unique across every exp_name of this info_root too, so a test_name
+      // alone names one run.
+      int claimed = ClaimNameEverywhere(info_root, name);
+      if (claimed == 0) {
+        *test_name = name;
+        return Status::OK();
+      }
+      rmdir(path.c_str());
+      if (claimed != EEXIST) {
+        return Status::FromErrno("create", NamesDir(info_root) + "/" + name, claimed);
+      }
+      continue;
     }
     // If rmdir fails something else wrote into the folder; it is not ours.
     rmdir(path.c_str());
@@ -188,6 +217,8 @@ Status ClaimGivenTestName(const std::string& info_root,
   s = MakeDirs(exp_dir);
   if (!s.ok()) return s;
   const std::string path = exp_dir + "/" + test_name;
+  // Taken as given (a rerun's fresh name): recorded, never refused, here.
+  ClaimNameEverywhere(info_root, test_name);
   if (mkdir(path.c_str(), 0777) == 0) return Status::OK();
   if (errno != EEXIST) return Status::FromErrno("mkdir", path, errno);
 
