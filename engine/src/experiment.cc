@@ -323,18 +323,20 @@ Status Experiment::Impl::DumpProgress(double ratio) {
   return Status::OK();
 }
 
+void Experiment::Impl::RecordException(const std::string& type,
+                                       const std::string& content) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  Emit(writer_.get(), fbb, NowMicros(), fbs::Event::Exception,
+       fbs::CreateExceptionDirect(fbb, type.c_str(), content.c_str()).Union());
+  std::lock_guard<std::mutex> lock(mu_);
+  props_["exception"] = {{"exception_type", type}, {"exception_content", content}};
+}
+
 Status Experiment::Impl::DumpException(const std::string& type,
                                        const std::string& content) {
   Status s = CheckStarted("dump_exception()");
   if (!s.ok()) return s;
-  flatbuffers::FlatBufferBuilder fbb(256);
-  Emit(writer_.get(), fbb, NowMicros(), fbs::Event::Exception,
-       fbs::CreateExceptionDirect(fbb, type.c_str(), content.c_str()).Union());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    props_["exception"] = {{"exception_type", type},
-                           {"exception_content", content}};
-  }
+  RecordException(type, content);
   RunHooks("on_exception", [this, &type, &content](ExpHook& h) {
     h.on_exception(*self_, type, content);
   });
@@ -385,14 +387,7 @@ void Experiment::Impl::RecordAbort(const std::string& type,
                                    const std::string& content, int code,
                                    int signal) {
   if (state_ != State::kStarted) return;
-  flatbuffers::FlatBufferBuilder fbb(256);
-  Emit(writer_.get(), fbb, NowMicros(), fbs::Event::Exception,
-       fbs::CreateExceptionDirect(fbb, type.c_str(), content.c_str()).Union());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    props_["exception"] = {{"exception_type", type},
-                           {"exception_content", content}};
-  }
+  RecordException(type, content);
   RecordEnd(code, signal);
 }
 

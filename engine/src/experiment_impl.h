@@ -60,6 +60,7 @@ class Experiment::Impl {
   Status AppendInfo(const std::string& key, const std::string& compact_json,
                     const nlohmann::json& value);
   Status RecordEnd(int code, int signal);
+  void RecordException(const std::string& type, const std::string& content);
   template <typename Fn>
   void RunHooks(const char* stage, Fn fn);
 

@@ -325,6 +325,18 @@ Status Index::Get(Cf which, const rocksdb::Slice& key, std::string* value) {
   return FromRocks(s, "read index " + path_);
 }
 
+Index::RangeIterator::RangeIterator(Index* index, Cf which, std::string lower,
+                                    std::string upper)
+    : lower_(std::move(lower)),
+      upper_(std::move(upper)),
+      lower_slice_(lower_),
+      upper_slice_(upper_) {
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice_;
+  ro.iterate_upper_bound = &upper_slice_;
+  it_.reset(index->db()->NewIterator(ro, index->cf(which)));
+}
+
 Status Index::Write(rocksdb::WriteBatch* batch, bool disable_wal) {
   if (read_only_) return Status::IllegalState("index " + path_ + " is open read-only");
   rocksdb::WriteOptions wo;

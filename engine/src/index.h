@@ -75,6 +75,18 @@ class Index {
   const std::string& path() const { return path_; }
 
   Status Get(Cf which, const rocksdb::Slice& key, std::string* value);
+
+  // An iterator over the keys k of a family with lower <= k < upper.
+  class RangeIterator {
+   public:
+    RangeIterator(Index* index, Cf which, std::string lower, std::string upper);
+    rocksdb::Iterator* operator->() { return it_.get(); }
+
+   private:
+    std::string lower_, upper_;
+    rocksdb::Slice lower_slice_, upper_slice_;
+    std::unique_ptr<rocksdb::Iterator> it_;
+  };
   Status Write(rocksdb::WriteBatch* batch, bool disable_wal = false);
   // A secondary catches up with the writer; a no-op for the writer.
   Status CatchUp();

@@ -32,13 +32,10 @@ void ForEachSubKey(Index* index, Cf cf, const std::string& exp,
                    const std::string& test, Fn fn) {
   std::string prefix = RunKey(exp, test);
   prefix.push_back('\0');
-  rocksdb::ReadOptions ro;
   std::string upper = prefix;
   upper.back() = '\x01';
-  rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(index->db()->NewIterator(ro, index->cf(cf)));
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
+  Index::RangeIterator it(index, cf, prefix, upper);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
     rocksdb::Slice key = it->key();
     fn(std::string(key.data() + prefix.size(), key.size() - prefix.size()),
        it->value());

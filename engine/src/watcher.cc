@@ -383,14 +383,8 @@ class WatcherImpl : public Watcher {
     if (IndexedField(sort_field)) {
       // The fields index holds every value of this field in CompareJson's
       // order, so walking it is the sort; runs without the field come last.
-      std::string lower = sort_field + std::string(1, '\0');
-      std::string upper = sort_field + std::string(1, '\x01');
-      rocksdb::Slice lower_slice(lower), upper_slice(upper);
-      rocksdb::ReadOptions ro;
-      ro.iterate_lower_bound = &lower_slice;
-      ro.iterate_upper_bound = &upper_slice;
-      std::unique_ptr<rocksdb::Iterator> it(
-          index_->db()->NewIterator(ro, index_->cf(kFields)));
+      Index::RangeIterator it(index_.get(), kFields, sort_field + std::string(1, '\0'),
+                              sort_field + std::string(1, '\x01'));
       // Walking backwards, equal values come out in reverse key order; they
       // are gathered and emitted in key order, as a stable sort keeps them.
       std::string group_value;
@@ -516,12 +510,7 @@ class WatcherImpl : public Watcher {
     RunSet out;
     auto collect = [&](const std::string& from, const std::string& to,
                        auto&& keep) {
-      rocksdb::Slice lower(from), upper(to);
-      rocksdb::ReadOptions ro;
-      ro.iterate_lower_bound = &lower;
-      ro.iterate_upper_bound = &upper;
-      std::unique_ptr<rocksdb::Iterator> it(
-          index_->db()->NewIterator(ro, index_->cf(kFields)));
+      Index::RangeIterator it(index_.get(), kFields, from, to);
       for (it->SeekToFirst(); it->Valid(); it->Next()) {
         std::string_view field, v, exp, test;
         rocksdb::Slice k = it->key();
