@@ -21,13 +21,7 @@ namespace {
 using fbs::RunRecordT;
 using RunStatus = fbs::Status;
 
-// What one load changes besides the run record itself.
-struct Pending {
-  std::map<std::string, std::string> info;  // key -> compact JSON
-  std::map<std::string, std::string> text;
-  std::map<std::string, fbs::MetricRecordT> metrics;
-  nlohmann::json hook_errors;  // appended to the stored list
-};
+using Pending = RunChanges;
 
 void ApplyEvent(const fbs::RunEvent& ev, RunRecordT* rec, Pending* pending) {
   int64_t t = ev.time_us();
@@ -166,6 +160,112 @@ bool RunNeedsLoad(Index* index, const RunLoadContext& ctx) {
                        rec->last_update_us(), ctx);
 }
 
+void WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& rec,
+              const RunChanges& pending, const fbs::Status* previous_status,
+              bool had_start, rocksdb::WriteBatch* batch) {
+  const std::string& exp = rec.exp_name;
+  const std::string& test = rec.test_name;
+  const bool existed = previous_status != nullptr;
+  const RunStatus old_status = existed ? *previous_status : RunStatus::Running;
+  const std::string run_key = RunKey(exp, test);
+  // Secondary index: status, start time, params leaves, metric best values.
+  nlohmann::json old_status_json = StatusName(static_cast<int>(old_status));
+  nlohmann::json new_status_json = StatusName(static_cast<int>(rec.status));
+  ReplaceField(batch, index, "status", existed ? &old_status_json : nullptr,
+               &new_status_json, exp, test);
+  if (!had_start && rec.start != nullptr) {
+    nlohmann::json start = LumoTimeString(rec.start_us, timezone);
+    ReplaceField(batch, index, "progress.start", nullptr, &start, exp, test);
+    batch->Put(index->cf(kByTest), RunKey(test, exp), "");
+  }
+
+  for (const auto& [key, json] : pending.info) {
+    const std::string sub = SubKey(exp, test, key);
+    if (key == "params") {
+      std::vector<std::pair<std::string, nlohmann::json>> old_leaves, new_leaves;
+      std::string old_json;
+      if (existed && index->Get(kInfo, sub, &old_json).ok()) {
+        FlattenParams(nlohmann::json::parse(old_json, nullptr, false), "params",
+                      &old_leaves);
+      }
+      FlattenParams(nlohmann::json::parse(json, nullptr, false), "params",
+                    &new_leaves);
+      std::map<std::string, nlohmann::json> olds(old_leaves.begin(), old_leaves.end());
+      for (const auto& [field, value] : new_leaves) {
+        auto it = olds.find(field);
+        ReplaceField(batch, index, field, it == olds.end() ? nullptr : &it->second,
+                     &value, exp, test);
+        if (it != olds.end()) olds.erase(it);
+      }
+      for (const auto& [field, value] : olds) {
+        ReplaceField(batch, index, field, &value, nullptr, exp, test);
+      }
+    } else if (key == "rerun") {
+      nlohmann::json rerun = nlohmann::json::parse(json, nullptr, false);
+      if (rerun.is_object() && rerun.contains("from") && rerun["from"].is_string()) {
+        std::string from = rerun["from"].get<std::string>();
+        batch->Put(index->cf(kReruns), SubKey(from, "to", test), exp);
+        batch->Put(index->cf(kReruns), SubKey(test, "from", from), "");
+      }
+      // lumo records the other direction too, on the old run ({"rerun_at":
+      // {new: true}}); lumo's reruns stay in their exp_name.
+      if (rerun.is_object() && rerun.contains("rerun_at") && rerun["rerun_at"].is_object()) {
+        for (const auto& [to, unused] : rerun["rerun_at"].items()) {
+          batch->Put(index->cf(kReruns), SubKey(test, "to", to), exp);
+          batch->Put(index->cf(kReruns), SubKey(to, "from", test), "");
+        }
+      }
+    }
+    batch->Put(index->cf(kInfo), sub, json);
+  }
+  if (!pending.hook_errors.is_null()) {
+    const std::string sub = SubKey(exp, test, "hook_errors");
+    nlohmann::json all = nlohmann::json::array();
+    std::string old_json;
+    if (existed && index->Get(kInfo, sub, &old_json).ok()) {
+      all = nlohmann::json::parse(old_json, nullptr, false);
+      if (!all.is_array()) all = nlohmann::json::array();
+    }
+    for (auto& e : pending.hook_errors) all.push_back(e);
+    batch->Put(index->cf(kInfo), sub, all.dump());
+  }
+  for (const auto& [key, text] : pending.text) {
+    batch->Put(index->cf(kText), SubKey(exp, test, key), text);
+  }
+  flatbuffers::FlatBufferBuilder fbb(256);
+  if (!pending.metrics.empty()) {
+    // The fields index mirrors the run's metrics dict, extras included.
+    std::map<std::string, MetricValue> values;
+    if (existed) ReadMetricValues(index, exp, test, &values);
+    const nlohmann::json old_metrics = MergeMetrics(values);
+    for (const auto& [name, metric] : pending.metrics) {
+      values[name] = {metric.best, metric.best_extras};
+      fbb.Clear();
+      fbb.Finish(fbs::MetricRecord::Pack(fbb, &metric));
+      batch->Put(index->cf(kMetrics), SubKey(exp, test, name),
+                 rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
+                                fbb.GetSize()));
+    }
+    const nlohmann::json new_metrics = MergeMetrics(values);
+    for (const auto& [key, value] : new_metrics.items()) {
+      auto old = old_metrics.find(key);
+      ReplaceField(batch, index, "metrics." + key,
+                   old == old_metrics.end() ? nullptr : &*old, &value, exp, test);
+    }
+    for (const auto& [key, value] : old_metrics.items()) {
+      if (!new_metrics.contains(key)) {
+        ReplaceField(batch, index, "metrics." + key, &value, nullptr, exp, test);
+      }
+    }
+  }
+
+  fbb.Clear();
+  fbb.Finish(fbs::RunRecord::Pack(fbb, &rec));
+  batch->Put(index->cf(kRuns), run_key,
+             rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
+                            fbb.GetSize()));
+}
+
 const char* StatusName(int status) {
   switch (static_cast<RunStatus>(status)) {
     case RunStatus::Running:
@@ -298,95 +398,8 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
   rec.test_name = test;
   rec.journal_path = path;
   if (rec.source.empty()) rec.source = "journal";
-
-  // Secondary index: status, start time, params leaves, metric best values.
-  nlohmann::json old_status_json = StatusName(static_cast<int>(old_status));
-  nlohmann::json new_status_json = StatusName(static_cast<int>(rec.status));
-  ReplaceField(batch, index, "status", existed ? &old_status_json : nullptr,
-               &new_status_json, exp, test);
-  if (!had_start && rec.start != nullptr) {
-    nlohmann::json start = LumoTimeString(rec.start_us, ctx.timezone);
-    ReplaceField(batch, index, "progress.start", nullptr, &start, exp, test);
-    batch->Put(index->cf(kByTest), RunKey(test, exp), "");
-  }
-
-  for (const auto& [key, json] : pending.info) {
-    const std::string sub = SubKey(exp, test, key);
-    if (key == "params") {
-      std::vector<std::pair<std::string, nlohmann::json>> old_leaves, new_leaves;
-      std::string old_json;
-      if (existed && index->Get(kInfo, sub, &old_json).ok()) {
-        FlattenParams(nlohmann::json::parse(old_json, nullptr, false), "params",
-                      &old_leaves);
-      }
-      FlattenParams(nlohmann::json::parse(json, nullptr, false), "params",
-                    &new_leaves);
-      std::map<std::string, nlohmann::json> olds(old_leaves.begin(), old_leaves.end());
-      for (const auto& [field, value] : new_leaves) {
-        auto it = olds.find(field);
-        ReplaceField(batch, index, field, it == olds.end() ? nullptr : &it->second,
-                     &value, exp, test);
-        if (it != olds.end()) olds.erase(it);
-      }
-      for (const auto& [field, value] : olds) {
-        ReplaceField(batch, index, field, &value, nullptr, exp, test);
-      }
-    } else if (key == "rerun") {
-      nlohmann::json rerun = nlohmann::json::parse(json, nullptr, false);
-      if (rerun.is_object() && rerun.contains("from") && rerun["from"].is_string()) {
-        std::string from = rerun["from"].get<std::string>();
-        batch->Put(index->cf(kReruns), SubKey(from, "to", test), exp);
-        batch->Put(index->cf(kReruns), SubKey(test, "from", from), "");
-      }
-    }
-    batch->Put(index->cf(kInfo), sub, json);
-  }
-  if (!pending.hook_errors.is_null()) {
-    const std::string sub = SubKey(exp, test, "hook_errors");
-    nlohmann::json all = nlohmann::json::array();
-    std::string old_json;
-    if (existed && index->Get(kInfo, sub, &old_json).ok()) {
-      all = nlohmann::json::parse(old_json, nullptr, false);
-      if (!all.is_array()) all = nlohmann::json::array();
-    }
-    for (auto& e : pending.hook_errors) all.push_back(e);
-    batch->Put(index->cf(kInfo), sub, all.dump());
-  }
-  for (const auto& [key, text] : pending.text) {
-    batch->Put(index->cf(kText), SubKey(exp, test, key), text);
-  }
-  flatbuffers::FlatBufferBuilder fbb(256);
-  if (!pending.metrics.empty()) {
-    // The fields index mirrors the run's metrics dict, extras included.
-    std::map<std::string, MetricValue> values;
-    if (existed) ReadMetricValues(index, exp, test, &values);
-    const nlohmann::json old_metrics = MergeMetrics(values);
-    for (const auto& [name, metric] : pending.metrics) {
-      values[name] = {metric.best, metric.best_extras};
-      fbb.Clear();
-      fbb.Finish(fbs::MetricRecord::Pack(fbb, &metric));
-      batch->Put(index->cf(kMetrics), SubKey(exp, test, name),
-                 rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
-                                fbb.GetSize()));
-    }
-    const nlohmann::json new_metrics = MergeMetrics(values);
-    for (const auto& [key, value] : new_metrics.items()) {
-      auto old = old_metrics.find(key);
-      ReplaceField(batch, index, "metrics." + key,
-                   old == old_metrics.end() ? nullptr : &*old, &value, exp, test);
-    }
-    for (const auto& [key, value] : old_metrics.items()) {
-      if (!new_metrics.contains(key)) {
-        ReplaceField(batch, index, "metrics." + key, &value, nullptr, exp, test);
-      }
-    }
-  }
-
-  fbb.Clear();
-  fbb.Finish(fbs::RunRecord::Pack(fbb, &rec));
-  batch->Put(index->cf(kRuns), run_key,
-             rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
-                            fbb.GetSize()));
+  WriteRun(index, ctx.timezone, rec, pending, existed ? &old_status : nullptr,
+           had_start, batch);
   return Status::OK();
 }
 

@@ -5,11 +5,13 @@
 #define LUMODB_RUN_LOADER_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include <rocksdb/write_batch.h>
 
 #include "index.h"
+#include "index_generated.h"
 #include "journal_reader.h"
 #include "lumodb/options.h"
 #include "lumodb/watcher.h"
@@ -28,6 +30,21 @@ struct RunLoadContext {
   int heartbeat_timeout_s = 60;
   int marker_retire_s = 600;
 };
+
+// What a load changes besides the run record itself.
+struct RunChanges {
+  std::map<std::string, std::string> info;  // key -> compact JSON
+  std::map<std::string, std::string> text;
+  std::map<std::string, fbs::MetricRecordT> metrics;
+  nlohmann::json hook_errors;  // appended to the stored list
+};
+
+// Puts a run's record and changes into batch, with every derived key
+// (fields, by_test, reruns). previous_status: the stored record's status,
+// null for a run new to the index; had_start: the stored record had one.
+void WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& rec,
+              const RunChanges& changes, const fbs::Status* previous_status,
+              bool had_start, rocksdb::WriteBatch* batch);
 
 // Adds the run's changes to batch (nothing when it is up to date, nothing
 // when it returns an error: every read happens before the first Put). Sets
