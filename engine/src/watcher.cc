@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <cstdio>
 #include <cstdlib>
@@ -15,7 +16,11 @@
 
 #include <absl/container/flat_hash_set.h>
 
+#include "aligned.h"
 #include "filter.h"
+#include "index_generated.h"
+#include "lumo_import.h"
+#include "process_info.h"
 #include "index.h"
 #include "lumodb/names.h"
 #include "markers.h"
@@ -123,15 +128,30 @@ class WatcherImpl : public Watcher {
         needed = needed || RunNeedsLoad(index_.get(), ctx);
         return Status::OK();
       });
+      if (s.ok() && !needed) {
+        s = ForEachLumoCandidate([&](const LumoRunRef& run, const std::string& cache) {
+          return needed ? Status::OK()
+                        : ImportRun(run, cache, nullptr, nullptr, &needed);
+        });
+      }
       if (!s.ok() || !needed) return s;
       *stats = LoadStats();
       s = ReopenAsWriter();
       if (!s.ok()) return s;
     }
     if (index_->read_only()) return index_->CatchUp();
-    return ForEachMarker(stats, [&](const RunLoadContext& ctx, const std::string& marker) {
+    Status s = ForEachMarker(stats, [&](const RunLoadContext& ctx, const std::string& marker) {
       return LoadOne(ctx, marker, stats);
     });
+    if (!s.ok()) return s;
+    // Imported lumo trees, kept in step through lumo's heartbeat markers
+    // (read, never deleted).
+    rocksdb::WriteBatch batch;
+    s = ForEachLumoCandidate([&](const LumoRunRef& run, const std::string& cache) {
+      return ImportRun(run, cache, nullptr, &batch);
+    });
+    if (!s.ok()) return s;
+    return batch.Count() > 0 ? index_->Write(&batch) : Status::OK();
   }
 
   // Calls fn(context, marker path) for each active-run marker.
@@ -178,6 +198,8 @@ class WatcherImpl : public Watcher {
     // in: a reindex that fails or dies leaves the old index as it was.
     const std::string path = index_->path();
     const std::string fresh = path + ".reindex";
+    // Imported lumo trees are sources too: read again after the rebuild.
+    std::vector<std::pair<std::string, std::string>> sources = LumoSources();
     std::error_code ec;
     std::filesystem::remove_all(fresh, ec);
     std::unique_ptr<Index> bulk;
@@ -199,7 +221,13 @@ class WatcherImpl : public Watcher {
                         : Status::OK();
     if (!ec) std::filesystem::remove_all(old, ec);
     s = Index::Open(path, false, &index_);
-    return swapped.ok() ? s : swapped;
+    if (!swapped.ok()) return swapped;
+    for (const auto& [info_root, cache_root] : sources) {
+      ImportReport report;
+      if (s.ok()) s = import_lumo({info_root}, cache_root, &report, {});
+      for (const auto& p : report.problems) Warn(p.path + ": " + p.what);
+    }
+    return s;
   }
 
   Status BuildInto(Index* target, LoadStats* stats) {
@@ -440,6 +468,61 @@ class WatcherImpl : public Watcher {
     return Status::OK();
   }
 
+  Status import_lumo(const std::vector<std::string>& paths_in, const std::string& cache_root,
+                     ImportReport* report,
+                     const std::function<void(size_t, size_t)>& progress) override {
+    if (index_->snapshot()) {
+      Status s = ReopenAsWriter();
+      if (!s.ok()) return s;
+    }
+    if (index_->read_only()) {
+      return Status::Busy("index " + index_->path() +
+                          " is held by another process; import needs it");
+    }
+    std::vector<std::string> paths = paths_in;
+    if (paths.empty()) paths.push_back(roots_.info_root);
+    // Resolve every path first: a bad one fails before anything is written.
+    struct Tree {
+      std::string info_root, cache_root;
+      std::vector<LumoRunRef> runs;
+    };
+    std::vector<Tree> trees;
+    size_t total = 0;
+    for (const std::string& path : paths) {
+      Tree tree;
+      Status s = FindLumoRuns(path, &tree.info_root, &tree.runs, &report->skipped_paths);
+      if (!s.ok()) return s;
+      tree.cache_root = !cache_root.empty() ? cache_root
+                        : tree.info_root == roots_.info_root ? roots_.cache_root
+                                                             : "";
+      total += tree.runs.size();
+      trees.push_back(std::move(tree));
+    }
+    report->skipped = report->skipped_paths.size();
+    size_t done = 0;
+    for (const Tree& tree : trees) {
+      rocksdb::WriteBatch batch;
+      nlohmann::json source = {{"kind", "lumo"},
+                               {"info_root", tree.info_root},
+                               {"cache_root", tree.cache_root}};
+      batch.Put(index_->cf(kMeta), SourceKey(tree.info_root), source.dump());
+      for (const LumoRunRef& run : tree.runs) {
+        Status s = ImportRun(run, tree.cache_root, report, &batch);
+        if (!s.ok()) return s;
+        if (++done % 256 == 0) {
+          s = index_->Write(&batch);
+          if (!s.ok()) return s;
+          batch.Clear();
+          if (progress) progress(done, total);
+        }
+      }
+      Status s = index_->Write(&batch);
+      if (!s.ok()) return s;
+    }
+    if (progress) progress(done, total);
+    return Status::OK();
+  }
+
   uint64_t sequence() const override {
     return index_->db()->GetLatestSequenceNumber();
   }
@@ -474,6 +557,152 @@ class WatcherImpl : public Watcher {
     // Retire only once the run's last records are in the index.
     if (retire && ::unlink(marker.c_str()) == 0) stats->markers_retired++;
     return Status::OK();
+  }
+
+  static std::string SourceKey(const std::string& info_root) {
+    return std::string("lumo_source") + '\0' + info_root;
+  }
+
+  // Imports one lumo run unless its files and status are as last imported.
+  // With changed set, only says (through *changed) whether it would write.
+  Status ImportRun(const LumoRunRef& run, const std::string& cache_root,
+                   ImportReport* report, rocksdb::WriteBatch* batch,
+                   bool* changed = nullptr) {
+    fbs::RunRecordT old;
+    bool existed = false;
+    std::string value;
+    Status s = index_->Get(kRuns, RunKey(run.exp_name, run.test_name), &value);
+    if (s.ok()) {
+      Aligned aligned;
+      const uint8_t* bytes = aligned.Get(value);
+      flatbuffers::Verifier verifier(bytes, value.size());
+      if (fbs::VerifyRunRecordBuffer(verifier)) {
+        fbs::GetRunRecord(bytes)->UnPackTo(&old);
+        existed = true;
+      }
+    } else if (!s.IsNotFound()) {
+      return s;
+    }
+    if (existed && old.source != "lumo") {
+      // A lumo-db run (it has a journal) in a tree lumo also writes: the
+      // journal is its truth.
+      if (report != nullptr) report->unchanged++;
+      return Status::OK();
+    }
+    if (existed && old.import_signature == LumoRunSignature(run)) {
+      bool still_alive = true;
+      if (old.status == fbs::Status::Running && old.start && old.start->pinfo) {
+        double now_start = ProcessStartTime(old.start->pinfo->pid);
+        still_alive = now_start >= 0 && std::abs(now_start - old.start->pinfo->pstart) <= 0.5;
+      }
+      if (still_alive) {
+        if (report != nullptr) report->unchanged++;
+        return Status::OK();
+      }
+    }
+    if (changed != nullptr) {
+      *changed = true;
+      return Status::OK();
+    }
+    fbs::RunRecordT rec;
+    RunChanges changes;
+    std::vector<ImportProblem> problems;
+    bool partial = false;
+    s = ReadLumoRun(run, cache_root, roots_.timezone, &rec, &changes, &problems, &partial);
+    if (!s.ok()) return s;
+    WriteRun(index_.get(), roots_.timezone, rec, changes, existed ? &old.status : nullptr,
+             existed && old.start != nullptr, batch);
+    if (report != nullptr) {
+      (existed ? report->updated : report->imported)++;
+      if (partial) report->partial++;
+      for (auto& p : problems) report->problems.push_back(std::move(p));
+    } else {
+      for (const auto& p : problems) Warn(p.path + ": " + p.what);
+    }
+    return Status::OK();
+  }
+
+  // Registered lumo trees: (info_root, cache_root).
+  std::vector<std::pair<std::string, std::string>> LumoSources() {
+    std::vector<std::pair<std::string, std::string>> sources;
+    Index::RangeIterator it(index_.get(), kMeta, std::string("lumo_source") + '\0',
+                            std::string("lumo_source\x01"));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      nlohmann::json j = nlohmann::json::parse(it->value().ToString(), nullptr, false);
+      if (!j.is_object()) continue;
+      sources.emplace_back(j.value("info_root", ""), j.value("cache_root", ""));
+    }
+    return sources;
+  }
+
+  // Lumo runs that may have changed since the last load: those with a
+  // heartbeat marker in a registered tree's cache, and those indexed as
+  // running. Calls fn(run, cache_root) for each.
+  template <typename Fn>
+  Status ForEachLumoCandidate(Fn fn) {
+    std::vector<std::pair<std::string, std::string>> sources = LumoSources();
+    if (sources.empty()) return Status::OK();
+    for (const auto& [info_root, cache_root] : sources) {
+      if (cache_root.empty()) continue;
+      std::vector<std::string> exps;
+      Status s = ListDir(cache_root + "/heartbeat", &exps);
+      if (!s.ok()) return s;
+      for (const std::string& exp : exps) {
+        std::vector<std::string> files;
+        s = ListDir(cache_root + "/heartbeat/" + exp, &files);
+        if (!s.ok()) return s;
+        for (const std::string& f : files) {
+          if (f.size() < 4 || f.compare(f.size() - 3, 3, ".hb") != 0) continue;
+          LumoRunRef run{info_root, exp, f.substr(0, f.size() - 3)};
+          if (!IsValidTestName(run.test_name) || !ValidateExpName(exp).ok()) continue;
+          struct stat st;
+          if (::stat((run.dir() + "/info/test_name.json").c_str(), &st) != 0) continue;
+          s = fn(run, cache_root);
+          if (!s.ok()) return s;
+        }
+      }
+    }
+    // Runs lumo left running: their process may have died since.
+    std::string enc;
+    EncodeFieldValue("running", &enc);
+    const std::string lower = std::string("status") + '\0' + enc + '\0';
+    Index::RangeIterator it(index_.get(), kFields, lower, std::string("status") + '\0' + enc + '\x01');
+    std::vector<std::pair<std::string, std::string>> running;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view field, v, exp, test;
+      rocksdb::Slice k = it->key();
+      if (ParseFieldKey(std::string_view(k.data(), k.size()), &field, &v, &exp, &test)) {
+        running.emplace_back(exp, test);
+      }
+    }
+    for (const auto& [exp, test] : running) {
+      std::string value;
+      if (!index_->Get(kRuns, RunKey(exp, test), &value).ok()) continue;
+      Aligned aligned;
+      const uint8_t* bytes = aligned.Get(value);
+      flatbuffers::Verifier verifier(bytes, value.size());
+      if (!fbs::VerifyRunRecordBuffer(verifier)) continue;
+      const fbs::RunRecord* rec = fbs::GetRunRecord(bytes);
+      if (rec->source() == nullptr || rec->source()->str() != "lumo") continue;
+      std::string dir = rec->journal_path() ? rec->journal_path()->str() : "";
+      std::string exp_dir = dir.substr(0, dir.rfind('/'));
+      LumoRunRef run{exp_dir.substr(0, exp_dir.rfind('/')), exp, test};
+      for (const auto& [info_root, cache_root] : sources) {
+        if (info_root == run.info_root) {
+          Status s = fn(run, cache_root);
+          if (!s.ok()) return s;
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+  void Warn(const std::string& msg) {
+    if (options_.warn != nullptr) {
+      options_.warn(msg);
+    } else {
+      std::fprintf(stderr, "lumo-db: warning: %s\n", msg.c_str());
+    }
   }
 
   void SkipRun(const RunLoadContext& ctx, const Status& s, LoadStats* stats) {

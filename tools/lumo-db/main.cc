@@ -157,7 +157,23 @@ int main(int argc, char** argv) {
   CLI::App* reindex = app.add_subcommand(
       "reindex", "Rebuild the index from the journals alone");
 
-  for (CLI::App* command : {query, show, dump, load, reindex}) {
+  // import
+  CLI::App* import = app.add_subcommand(
+      "import",
+      "Import existing lumo trees (read-only), e.g. lumo-db import ~/.lumo");
+  std::vector<std::string> import_paths;
+  std::string import_format = "text", import_cache;
+  import->add_option("paths", import_paths,
+                     "lumo homes, info_roots, exp_name folders or run folders "
+                     "(default: the roots of lumo's config)");
+  import->add_option("--lumo-cache", import_cache,
+                     "lumo's cache root for the imported trees (holds heartbeat/ "
+                     "and pid/); default: the configured cache root when importing "
+                     "the configured tree");
+  import->add_option("--format", import_format, "text or json (the report)")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  for (CLI::App* command : {query, show, dump, load, reindex, import}) {
     command->footer(
         "Shared options (see lumo-db --help) may come before or after the "
         "command:\n  --db DIR, --info-root DIR, --cache-root DIR, --no-load");
@@ -171,8 +187,8 @@ int main(int argc, char** argv) {
   }
 
   if (app.get_subcommands().empty()) {
-    std::cerr << "lumo-db: a command is required: query, show, dump, load or "
-                 "reindex\nRun with --help for more information.\n";
+    std::cerr << "lumo-db: a command is required: query, show, dump, load, "
+                 "reindex or import\nRun with --help for more information.\n";
     return kExitUsage;
   }
 
@@ -260,6 +276,44 @@ int main(int argc, char** argv) {
       std::cout << json << "\n";
     }
     return code;
+  }
+
+  if (*import) {
+    s = OpenWatcher(common, false, &watcher);
+    if (!s.ok()) return Fail(s);
+    lumodb::ImportReport report;
+    const bool tty = isatty(STDERR_FILENO) != 0;
+    auto progress = [tty](size_t done, size_t total) {
+      if (tty) std::cerr << "\rimporting: " << done << "/" << total << " runs" << std::flush;
+    };
+    s = watcher->import_lumo(import_paths, import_cache, &report, progress);
+    if (tty) std::cerr << "\r\033[K";
+    if (!s.ok()) return Fail(s);
+    if (import_format == "json") {
+      auto list = [](const std::vector<lumodb::ImportProblem>& problems) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& p : problems) out.push_back({{"path", p.path}, {"what", p.what}});
+        return out;
+      };
+      nlohmann::json j = {{"imported", report.imported}, {"updated", report.updated},
+                          {"unchanged", report.unchanged}, {"partial", report.partial},
+                          {"skipped", report.skipped},
+                          {"skipped_paths", list(report.skipped_paths)},
+                          {"problems", list(report.problems)}};
+      std::cout << j.dump(2) << "\n";
+    } else {
+      for (const auto& p : report.skipped_paths) {
+        std::cout << "skipped " << p.path << ": " << p.what << "\n";
+      }
+      for (const auto& p : report.problems) {
+        std::cout << "problem " << p.path << ": " << p.what << "\n";
+      }
+      std::cout << "runs: " << report.imported << " imported, " << report.updated
+                << " updated, " << report.unchanged << " unchanged, " << report.partial
+                << " partial, " << report.skipped << " skipped (index "
+                << watcher->db_path() << ")\n";
+    }
+    return std::cout ? kExitOk : kExitFailed;
   }
 
   if (*load || *reindex) {

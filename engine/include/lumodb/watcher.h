@@ -14,6 +14,7 @@
 #define LUMODB_WATCHER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,21 @@ struct LoadStats {
   size_t runs_failed = 0;      // skipped with a warning (unreadable journal)
 };
 
+struct ImportProblem {
+  std::string path;  // the folder or file at fault
+  std::string what;
+};
+
+struct ImportReport {
+  size_t imported = 0;   // runs new to the index
+  size_t updated = 0;    // runs whose files changed since the last import
+  size_t unchanged = 0;
+  size_t partial = 0;    // imported with what could be read
+  size_t skipped = 0;    // folders that are not runs
+  std::vector<ImportProblem> skipped_paths;
+  std::vector<ImportProblem> problems;  // damaged or unsupported content
+};
+
 class Watcher {
  public:
   // Opens (creating if needed) the index for these roots.
@@ -74,6 +90,15 @@ class Watcher {
                           std::vector<std::string>* candidates = nullptr) = 0;
   // Runs matching a query, each as one JSON object, in order.
   virtual Status query(const Query& query, std::vector<std::string>* runs) = 0;
+
+  // Imports existing lumo trees, read-only: each path is a lumo home, an
+  // info_root, an exp_name folder or one run folder. Registers each tree as
+  // a source, so later loads pick up the runs lumo goes on writing (through
+  // lumo's heartbeat folder under cache_root, when given). progress, when
+  // set, is called with (runs done, runs found).
+  virtual Status import_lumo(const std::vector<std::string>& paths,
+                             const std::string& cache_root, ImportReport* report,
+                             const std::function<void(size_t, size_t)>& progress = {}) = 0;
 
   // The index's own sequence number: it changes when anything was written.
   virtual uint64_t sequence() const = 0;
