@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lumodb/lumodb.h"
+#include "cli_runner.h"
 #include "sweep_generator.h"
 
 namespace lumodb::bench {
@@ -305,46 +306,6 @@ BENCHMARK(BM_Reindex)
     ->Iterations(1)
     ->Repetitions(3)
     ->DisplayAggregatesOnly(true);
-
-// Runs `lumo-db args...` with stdout on a pipe drained into *out; returns
-// the exit code, or -1 if it could not run.
-int RunCli(const std::vector<std::string>& args, std::string* out) {
-  const std::string bin = std::string(LUMODB_BIN_DIR) + "/lumo-db";
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(bin.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the copy
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  out->clear();
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fds[0], buf, sizeof(buf));
-    if (n > 0) {
-      out->append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // The ten best runs at lr 0.01 must come back, best acc first.
 std::string CheckTop10(const std::string& out) {

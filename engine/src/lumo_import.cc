@@ -2,6 +2,8 @@
 #include "lumo_import.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -45,16 +47,92 @@ std::vector<std::string> List(const std::string& path) {
   return names;
 }
 
-bool ReadWhole(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return !in.bad();
+bool IsRunDir(const std::string& dir) { return IsFile(dir + "/info/test_name.json"); }
+
+// Names in a folder relative to an open directory, sorted; none if absent.
+std::vector<std::string> ListAt(int dirfd, const char* sub) {
+  std::vector<std::string> names;
+  int fd = ::openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return names;
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return names;
+  }
+  while (struct dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
+                                (e->d_name[1] == '.' && e->d_name[2] == '\0'))) {
+      continue;
+    }
+    names.emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
-bool IsRunDir(const std::string& dir) { return IsFile(dir + "/info/test_name.json"); }
+// Reads a file relative to an open directory; st gets its fstat.
+bool ReadAt(int dirfd, const std::string& rel, std::string* out, struct stat* st) {
+  int fd = ::openat(dirfd, rel.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fstat(fd, st) == 0 && S_ISREG(st->st_mode);
+  if (ok) {
+    out->resize(static_cast<size_t>(st->st_size));
+    size_t got = 0;
+    while (got < out->size()) {
+      ssize_t n = ::read(fd, out->data() + got, out->size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    out->resize(got);
+  }
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok;
+}
+
+// The signature of a run from (name, stat) of its files, in name order.
+class Signature {
+ public:
+  void Add(const std::string& name, const struct stat& st) {
+    entries_.emplace_back(name, st);
+  }
+  std::string Hex() {
+    std::sort(entries_.begin(), entries_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    auto mix = [&h](const void* data, size_t n) {
+      const auto* p = static_cast<const unsigned char*>(data);
+      for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+    };
+    for (const auto& [name, st] : entries_) {
+      mix(name.data(), name.size());
+      int64_t v[3] = {static_cast<int64_t>(st.st_size), st.st_mtim.tv_sec,
+                      st.st_mtim.tv_nsec};
+      mix(v, sizeof(v));
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+    return hex;
+  }
+
+ private:
+  std::vector<std::pair<std::string, struct stat>> entries_;
+};
+
+constexpr const char* kRunFiles[] = {"note.md", "metric.pkl", "params.yaml"};
+
+// Closes a directory fd on scope exit.
+struct DirFd {
+  explicit DirFd(const std::string& path)
+      : fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+  ~DirFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd;
+};
 
 std::string Basename(const std::string& path) {
   std::string p = path;
@@ -72,15 +150,28 @@ std::string Parent(const std::string& path) {
 // Adds the runs of one exp_name folder.
 void AddExp(const std::string& info_root, const std::string& exp,
             std::vector<LumoRunRef>* runs, std::vector<ImportProblem>* skipped) {
+  // No stat per run: the entry's type comes with the listing, and a run
+  // folder without info/test_name.json is found out when it is read.
   const std::string exp_dir = info_root + "/" + exp;
-  for (const std::string& test : List(exp_dir)) {
-    const std::string dir = exp_dir + "/" + test;
-    if (!IsDir(dir)) {
-      skipped->push_back({dir, "not a run: a stray file"});
+  DIR* dir = ::opendir(exp_dir.c_str());
+  if (dir == nullptr) return;
+  std::vector<std::pair<std::string, unsigned char>> entries;
+  while (struct dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
+                                (e->d_name[1] == '.' && e->d_name[2] == '\0'))) {
+      continue;
+    }
+    entries.emplace_back(e->d_name, e->d_type);
+  }
+  ::closedir(dir);
+  std::sort(entries.begin(), entries.end());
+  for (const auto& [test, type] : entries) {
+    const std::string path = exp_dir + "/" + test;
+    bool is_dir = type == DT_DIR || (type == DT_UNKNOWN && IsDir(path));
+    if (!is_dir) {
+      skipped->push_back({path, "not a run: a stray file"});
     } else if (!IsValidTestName(test)) {
-      skipped->push_back({dir, "not a run: '" + test + "' is not a test_name"});
-    } else if (!IsRunDir(dir)) {
-      skipped->push_back({dir, "not a run: no info/test_name.json"});
+      skipped->push_back({path, "not a run: '" + test + "' is not a test_name"});
     } else {
       runs->push_back({info_root, exp, test});
     }
@@ -136,32 +227,20 @@ Status FindLumoRuns(const std::string& path_in, std::string* info_root,
 }
 
 std::string LumoRunSignature(const LumoRunRef& run) {
-  // FNV-1a over (name, size, mtime) of each file lumo writes.
-  uint64_t h = 1469598103934665603ULL;
-  auto mix = [&h](const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-  };
-  auto add = [&](const std::string& path, const std::string& name) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return;
-    mix(name.data(), name.size());
-    int64_t v[3] = {static_cast<int64_t>(st.st_size), st.st_mtim.tv_sec,
-                    st.st_mtim.tv_nsec};
-    mix(v, sizeof(v));
-  };
-  const std::string dir = run.dir();
+  DirFd dir(run.dir());
+  Signature sig;
+  if (dir.fd < 0) return sig.Hex();
+  struct stat st;
   for (const char* sub : {"info", "text"}) {
-    for (const std::string& name : List(dir + "/" + sub)) {
-      add(dir + "/" + sub + "/" + name, std::string(sub) + "/" + name);
+    for (const std::string& name : ListAt(dir.fd, sub)) {
+      const std::string rel = std::string(sub) + "/" + name;
+      if (::fstatat(dir.fd, rel.c_str(), &st, 0) == 0) sig.Add(rel, st);
     }
   }
-  for (const char* name : {"note.md", "metric.pkl", "params.yaml"}) {
-    add(dir + "/" + name, name);
+  for (const char* name : kRunFiles) {
+    if (::fstatat(dir.fd, name, &st, 0) == 0) sig.Add(name, st);
   }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return hex;
+  return sig.Hex();
 }
 
 Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
@@ -174,49 +253,53 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
     *partial = true;
   };
 
+  DirFd dirfd(dir);
+  if (dirfd.fd < 0) return Status::FromErrno("open", dir, errno);
+  Signature sig;
+  struct stat st;
+  // What could not be read is damage, except a file that is simply absent.
+  auto read = [&](const std::string& rel, std::string* out) {
+    if (ReadAt(dirfd.fd, rel, out, &st)) {
+      sig.Add(rel, st);
+      return true;
+    }
+    if (errno != ENOENT) damaged(dir + "/" + rel, std::string("unreadable: ") + std::strerror(errno));
+    return false;
+  };
+
   // info/<key>.json: every key, known or not, kept as lumo wrote it.
   std::map<std::string, nlohmann::json> info;
-  for (const std::string& name : List(dir + "/info")) {
-    const std::string path = dir + "/info/" + name;
-    if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
-    std::string text;
-    if (!ReadWhole(path, &text)) {
-      damaged(path, std::string("unreadable: ") + std::strerror(errno));
+  std::string text;
+  const std::vector<std::string> info_names = ListAt(dirfd.fd, "info");
+  if (!std::binary_search(info_names.begin(), info_names.end(), "test_name.json")) {
+    return Status::NotFound("not a run: no info/test_name.json");
+  }
+  for (const std::string& name : info_names) {
+    const std::string rel = "info/" + name;
+    if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".json") != 0) {
+      if (::fstatat(dirfd.fd, rel.c_str(), &st, 0) == 0) sig.Add(rel, st);
       continue;
     }
+    if (!read(rel, &text)) continue;
     nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
     if (value.is_discarded()) {
-      damaged(path, "not valid JSON (truncated?)");
+      damaged(dir + "/" + rel, "not valid JSON (truncated?)");
       continue;
     }
     std::string key = name.substr(0, name.size() - 5);
     changes->info[key] = value.dump();
     info[key] = std::move(value);
   }
-  for (const std::string& name : List(dir + "/text")) {
-    const std::string path = dir + "/text/" + name;
-    std::string text;
-    if (!ReadWhole(path, &text)) {
-      damaged(path, "unreadable");
-      continue;
-    }
+  for (const std::string& name : ListAt(dirfd.fd, "text")) {
+    if (!read("text/" + name, &text)) continue;
     std::string key = name;
     if (key.size() > 4 && key.compare(key.size() - 4, 4, ".str") == 0) {
       key.resize(key.size() - 4);
     }
     changes->text[key] = text;
   }
-  std::string text;
-  if (IsFile(dir + "/params.yaml") && ReadWhole(dir + "/params.yaml", &text)) {
-    changes->text["params.yaml"] = text;
-  }
-  if (IsFile(dir + "/note.md")) {
-    if (ReadWhole(dir + "/note.md", &text)) {
-      rec->note = text;
-    } else {
-      damaged(dir + "/note.md", "unreadable");
-    }
-  }
+  if (read("params.yaml", &text)) changes->text["params.yaml"] = text;
+  if (read("note.md", &text)) rec->note = text;
 
   rec->exp_name = run.exp_name;
   rec->test_name = run.test_name;
@@ -315,12 +398,11 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
 
   // metric.pkl: decoded as data only.
   const std::string pkl = dir + "/metric.pkl";
-  if (IsFile(pkl)) {
-    std::string bytes;
+  std::string bytes;
+  if (read("metric.pkl", &bytes)) {
     nlohmann::json metrics;
     std::vector<PickleWarning> warnings;
-    Status s = ReadWhole(pkl, &bytes) ? DecodePickle(bytes, &metrics, &warnings)
-                                      : Status::IOError("unreadable");
+    Status s = DecodePickle(bytes, &metrics, &warnings);
     for (const auto& w : warnings) {
       problems->push_back({pkl, "key '" + w.path + "': " + w.what});
     }
@@ -351,7 +433,7 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
     changes->info["lumo_markers"] = markers.dump();
   }
   rec->partial = *partial;
-  rec->import_signature = LumoRunSignature(run);
+  rec->import_signature = sig.Hex();
   return Status::OK();
 }
 

@@ -31,7 +31,8 @@ Status FindLumoRuns(const std::string& path, std::string* info_root,
 std::string LumoRunSignature(const LumoRunRef& run);
 
 // Reads one run. Damaged files are listed in problems and leave *partial
-// set; the rest of the run is still read. cache_root (may be empty) is
+// set; the rest of the run is still read. NotFound when the folder is not a
+// run (no info/test_name.json). cache_root (may be empty) is
 // where lumo's heartbeat/ and pid/ markers live.
 Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
                    const std::string& timezone, fbs::RunRecordT* rec,

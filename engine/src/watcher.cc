@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include <absl/container/flat_hash_set.h>
 
@@ -498,7 +499,7 @@ class WatcherImpl : public Watcher {
       total += tree.runs.size();
       trees.push_back(std::move(tree));
     }
-    report->skipped = report->skipped_paths.size();
+    report->skipped += report->skipped_paths.size();
     size_t done = 0;
     for (const Tree& tree : trees) {
       rocksdb::WriteBatch batch;
@@ -506,15 +507,30 @@ class WatcherImpl : public Watcher {
                                {"info_root", tree.info_root},
                                {"cache_root", tree.cache_root}};
       batch.Put(index_->cf(kMeta), SourceKey(tree.info_root), source.dump());
-      for (const LumoRunRef& run : tree.runs) {
-        Status s = ImportRun(run, tree.cache_root, report, &batch);
-        if (!s.ok()) return s;
-        if (++done % 256 == 0) {
-          s = index_->Write(&batch);
-          if (!s.ok()) return s;
-          batch.Clear();
-          if (progress) progress(done, total);
+      // Blocks of runs are read by two threads (the reading is syscalls and
+      // parsing), then written in order by this one.
+      constexpr size_t kBlock = 512;
+      for (size_t first = 0; first < tree.runs.size(); first += kBlock) {
+        const size_t n = std::min(kBlock, tree.runs.size() - first);
+        std::vector<PreparedRun> block(n);
+        for (size_t i = 0; i < n; ++i) {
+          block[i].run = tree.runs[first + i];
+          block[i].cache_root = tree.cache_root;
         }
+        std::thread helper([&] {
+          for (size_t i = 1; i < n; i += 2) Prepare(&block[i], true);
+        });
+        for (size_t i = 0; i < n; i += 2) Prepare(&block[i], true);
+        helper.join();
+        for (PreparedRun& p : block) {
+          Status s = Commit(&p, report, &batch);
+          if (!s.ok()) return s;
+        }
+        Status s = index_->Write(&batch);
+        if (!s.ok()) return s;
+        batch.Clear();
+        done += n;
+        if (progress) progress(done, total);
       }
       Status s = index_->Write(&batch);
       if (!s.ok()) return s;
@@ -563,63 +579,100 @@ class WatcherImpl : public Watcher {
     return std::string("lumo_source") + '\0' + info_root;
   }
 
-  // Imports one lumo run unless its files and status are as last imported.
-  // With changed set, only says (through *changed) whether it would write.
-  Status ImportRun(const LumoRunRef& run, const std::string& cache_root,
-                   ImportReport* report, rocksdb::WriteBatch* batch,
-                   bool* changed = nullptr) {
-    fbs::RunRecordT old;
+  // One lumo run on its way into the index.
+  struct PreparedRun {
+    LumoRunRef run;
+    std::string cache_root;
+    Status status;
+    bool unchanged = false;  // as last imported, or a lumo-db journal run
     bool existed = false;
+    fbs::Status old_status = fbs::Status::Running;
+    bool had_start = false;
+    fbs::RunRecordT rec;
+    RunChanges changes;
+    std::vector<ImportProblem> problems;
+    bool partial = false;
+  };
+
+  // Decides whether the run changed since it was imported and, when it did
+  // and read is set, reads it. Only reads: safe from several threads.
+  void Prepare(PreparedRun* p, bool read) {
     std::string value;
-    Status s = index_->Get(kRuns, RunKey(run.exp_name, run.test_name), &value);
+    Status s = index_->Get(kRuns, RunKey(p->run.exp_name, p->run.test_name), &value);
     if (s.ok()) {
       Aligned aligned;
       const uint8_t* bytes = aligned.Get(value);
       flatbuffers::Verifier verifier(bytes, value.size());
       if (fbs::VerifyRunRecordBuffer(verifier)) {
-        fbs::GetRunRecord(bytes)->UnPackTo(&old);
-        existed = true;
+        const fbs::RunRecord* old = fbs::GetRunRecord(bytes);
+        p->existed = true;
+        p->old_status = old->status();
+        p->had_start = old->start() != nullptr;
+        if (old->source() == nullptr || old->source()->str() != "lumo") {
+          // A lumo-db run (it has a journal) in a tree lumo also writes:
+          // the journal is its truth.
+          p->unchanged = true;
+          return;
+        }
+        bool alive = true;
+        const fbs::Pinfo* pinfo = old->start() ? old->start()->pinfo() : nullptr;
+        if (old->status() == fbs::Status::Running && pinfo != nullptr) {
+          double now_start = ProcessStartTime(pinfo->pid());
+          alive = now_start >= 0 && std::abs(now_start - pinfo->pstart()) <= 0.5;
+        }
+        p->unchanged = alive && old->import_signature() != nullptr &&
+                       old->import_signature()->str() == LumoRunSignature(p->run);
       }
     } else if (!s.IsNotFound()) {
-      return s;
+      p->status = s;
+      return;
     }
-    if (existed && old.source != "lumo") {
-      // A lumo-db run (it has a journal) in a tree lumo also writes: the
-      // journal is its truth.
+    if (p->unchanged || !read) return;
+    p->status = ReadLumoRun(p->run, p->cache_root, roots_.timezone, &p->rec, &p->changes,
+                            &p->problems, &p->partial);
+  }
+
+  // Puts a prepared run into batch and counts it in report (or warns).
+  Status Commit(PreparedRun* p, ImportReport* report, rocksdb::WriteBatch* batch) {
+    if (p->status.IsNotFound()) {  // a folder that is not a run
+      if (report != nullptr) {
+        report->skipped++;
+        report->skipped_paths.push_back({p->run.dir(), p->status.message()});
+      }
+      return Status::OK();
+    }
+    if (!p->status.ok()) return p->status;
+    if (p->unchanged) {
       if (report != nullptr) report->unchanged++;
       return Status::OK();
     }
-    if (existed && old.import_signature == LumoRunSignature(run)) {
-      bool still_alive = true;
-      if (old.status == fbs::Status::Running && old.start && old.start->pinfo) {
-        double now_start = ProcessStartTime(old.start->pinfo->pid);
-        still_alive = now_start >= 0 && std::abs(now_start - old.start->pinfo->pstart) <= 0.5;
-      }
-      if (still_alive) {
-        if (report != nullptr) report->unchanged++;
-        return Status::OK();
-      }
-    }
-    if (changed != nullptr) {
-      *changed = true;
-      return Status::OK();
-    }
-    fbs::RunRecordT rec;
-    RunChanges changes;
-    std::vector<ImportProblem> problems;
-    bool partial = false;
-    s = ReadLumoRun(run, cache_root, roots_.timezone, &rec, &changes, &problems, &partial);
-    if (!s.ok()) return s;
-    WriteRun(index_.get(), roots_.timezone, rec, changes, existed ? &old.status : nullptr,
-             existed && old.start != nullptr, batch);
+    WriteRun(index_.get(), roots_.timezone, p->rec, p->changes,
+             p->existed ? &p->old_status : nullptr, p->had_start, batch);
     if (report != nullptr) {
-      (existed ? report->updated : report->imported)++;
-      if (partial) report->partial++;
-      for (auto& p : problems) report->problems.push_back(std::move(p));
+      (p->existed ? report->updated : report->imported)++;
+      if (p->partial) report->partial++;
+      for (auto& problem : p->problems) report->problems.push_back(std::move(problem));
     } else {
-      for (const auto& p : problems) Warn(p.path + ": " + p.what);
+      for (const auto& problem : p->problems) Warn(problem.path + ": " + problem.what);
     }
     return Status::OK();
+  }
+
+  // Imports one lumo run unless its files and status are as last imported.
+  // With changed set, only says (through *changed) whether it would write.
+  Status ImportRun(const LumoRunRef& run, const std::string& cache_root,
+                   ImportReport* report, rocksdb::WriteBatch* batch,
+                   bool* changed = nullptr) {
+    PreparedRun p;
+    p.run = run;
+    p.cache_root = cache_root;
+    Prepare(&p, changed == nullptr);
+    if (changed != nullptr) {
+      if (!p.status.ok()) return p.status;
+      *changed = *changed || !p.unchanged;
+      return Status::OK();
+    }
+    return Commit(&p, report, batch);
   }
 
   // Registered lumo trees: (info_root, cache_root).
