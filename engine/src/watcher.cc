@@ -481,6 +481,15 @@ class WatcherImpl : public Watcher {
     }
     std::vector<std::string> paths = paths_in;
     if (paths.empty()) paths.push_back(roots_.info_root);
+    // Trees stay sources: relative paths are made absolute, so that loads
+    // from another working directory find the same tree.
+    auto absolute = [](const std::string& p) {
+      std::error_code ec;
+      std::filesystem::path a = std::filesystem::absolute(p, ec);
+      return ec ? p : a.lexically_normal().string();
+    };
+    for (std::string& p : paths) p = absolute(p);
+    const std::string cache = cache_root.empty() ? "" : absolute(cache_root);
     // Resolve every path first: a bad one fails before anything is written.
     struct Tree {
       std::string info_root, cache_root;
@@ -499,7 +508,7 @@ class WatcherImpl : public Watcher {
           p.compare(0, tree.info_root.size() + 1, tree.info_root + "/") == 0) {
         tree.scope = p.substr(tree.info_root.size() + 1);
       }
-      tree.cache_root = !cache_root.empty() ? cache_root
+      tree.cache_root = !cache.empty() ? cache
                         : tree.info_root == roots_.info_root ? roots_.cache_root
                                                              : "";
       total += tree.runs.size();
