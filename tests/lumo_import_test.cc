@@ -511,6 +511,30 @@ TEST_F(LumoImportTest, ImportsAHomeAnInfoRootAnExpFolderOrOneRun) {
   EXPECT_EQ(r.imported, cifar.size() + 1);
 }
 
+// 6. Relative paths name the tree where the import ran: a later load() or
+// reindex() from another working directory still finds it.
+TEST_F(LumoImportTest, RelativePathsStayTheTreeTheyNamed) {
+  char buf[4096];
+  ASSERT_NE(::getcwd(buf, sizeof(buf)), nullptr);
+  const std::string old_cwd = buf;
+  std::unique_ptr<Watcher> w = Open();
+  ASSERT_EQ(::chdir(dir_.path().c_str()), 0);
+  ImportReport report;
+  Status s = w->import_lumo({"lumo-home"}, "lumo-cache", &report);
+  ASSERT_EQ(::chdir(old_cwd.c_str()), 0);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(report.imported, 13u);
+  json run = Retrieve(w.get(), "261128.000.7at", "ablation_v2");
+  EXPECT_EQ(run["journal"]["path"], Run("ablation_v2/261128.000.7at"));
+
+  AppendFile(Run("ablation_v2/261128.000.7at/note.md"), "seen from elsewhere");
+  ASSERT_TRUE(w->load().ok());
+  EXPECT_EQ(Retrieve(w.get(), "261128.000.7at", "ablation_v2")["note"], "seen from elsewhere");
+  ASSERT_TRUE(w->reindex().ok());
+  EXPECT_THAT(Keys(All(w.get())), UnorderedElementsAreArray(kAllRuns));
+  EXPECT_TRUE(warnings_.empty()) << warnings_.front();
+}
+
 // 6. A missing path fails naming it, and nothing is imported, even when
 // other paths are fine.
 TEST_F(LumoImportTest, MissingPathIsNotFoundAndImportsNothing) {
