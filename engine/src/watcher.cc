@@ -200,7 +200,7 @@ class WatcherImpl : public Watcher {
     const std::string path = index_->path();
     const std::string fresh = path + ".reindex";
     // Imported lumo trees are sources too: read again after the rebuild.
-    std::vector<std::pair<std::string, std::string>> sources = LumoSources();
+    std::vector<LumoSource> sources = LumoSources();
     std::error_code ec;
     std::filesystem::remove_all(fresh, ec);
     std::unique_ptr<Index> bulk;
@@ -223,9 +223,9 @@ class WatcherImpl : public Watcher {
     if (!ec) std::filesystem::remove_all(old, ec);
     s = Index::Open(path, false, &index_);
     if (!swapped.ok()) return swapped;
-    for (const auto& [info_root, cache_root] : sources) {
+    for (const LumoSource& source : sources) {
       ImportReport report;
-      if (s.ok()) s = import_lumo({info_root}, cache_root, &report, {});
+      if (s.ok()) s = import_lumo({source.path()}, source.cache_root, &report, {});
       for (const auto& p : report.problems) Warn(p.path + ": " + p.what);
     }
     return s;
@@ -482,9 +482,19 @@ class WatcherImpl : public Watcher {
     }
     std::vector<std::string> paths = paths_in;
     if (paths.empty()) paths.push_back(roots_.info_root);
+    // Trees stay sources: relative paths are made absolute, so that loads
+    // from another working directory find the same tree.
+    auto absolute = [](const std::string& p) {
+      std::error_code ec;
+      std::filesystem::path a = std::filesystem::absolute(p, ec);
+      return ec ? p : a.lexically_normal().string();
+    };
+    for (std::string& p : paths) p = absolute(p);
+    const std::string cache = cache_root.empty() ? "" : absolute(cache_root);
     // Resolve every path first: a bad one fails before anything is written.
     struct Tree {
       std::string info_root, cache_root;
+      std::string scope;  // "", "exp" or "exp/test": what path named
       std::vector<LumoRunRef> runs;
     };
     std::vector<Tree> trees;
@@ -493,7 +503,13 @@ class WatcherImpl : public Watcher {
       Tree tree;
       Status s = FindLumoRuns(path, &tree.info_root, &tree.runs, &report->skipped_paths);
       if (!s.ok()) return s;
-      tree.cache_root = !cache_root.empty() ? cache_root
+      std::string p = path;
+      while (p.size() > 1 && p.back() == '/') p.pop_back();
+      if (p.size() > tree.info_root.size() &&
+          p.compare(0, tree.info_root.size() + 1, tree.info_root + "/") == 0) {
+        tree.scope = p.substr(tree.info_root.size() + 1);
+      }
+      tree.cache_root = !cache.empty() ? cache
                         : tree.info_root == roots_.info_root ? roots_.cache_root
                                                              : "";
       total += tree.runs.size();
@@ -505,8 +521,9 @@ class WatcherImpl : public Watcher {
       rocksdb::WriteBatch batch;
       nlohmann::json source = {{"kind", "lumo"},
                                {"info_root", tree.info_root},
-                               {"cache_root", tree.cache_root}};
-      batch.Put(index_->cf(kMeta), SourceKey(tree.info_root), source.dump());
+                               {"cache_root", tree.cache_root},
+                               {"scope", tree.scope}};
+      batch.Put(index_->cf(kMeta), SourceKey(tree.info_root, tree.scope), source.dump());
       // Blocks of runs are read by two threads (the reading is syscalls and
       // parsing), then written in order by this one.
       constexpr size_t kBlock = 512;
@@ -575,9 +592,19 @@ class WatcherImpl : public Watcher {
     return Status::OK();
   }
 
-  static std::string SourceKey(const std::string& info_root) {
-    return std::string("lumo_source") + '\0' + info_root;
+  static std::string SourceKey(const std::string& info_root, const std::string& scope) {
+    return std::string("lumo_source") + '\0' + info_root + '\0' + scope;
   }
+
+  // An imported lumo tree: the whole info_root, one exp_name folder of it
+  // ("exp") or one run folder ("exp/test"), as the import named it.
+  struct LumoSource {
+    std::string info_root, cache_root, scope;
+    std::string path() const { return scope.empty() ? info_root : info_root + "/" + scope; }
+    bool Covers(const std::string& exp, const std::string& test) const {
+      return scope.empty() || scope == exp || scope == exp + "/" + test;
+    }
+  };
 
   // One lumo run on its way into the index.
   struct PreparedRun {
@@ -675,15 +702,16 @@ class WatcherImpl : public Watcher {
     return Commit(&p, report, batch);
   }
 
-  // Registered lumo trees: (info_root, cache_root).
-  std::vector<std::pair<std::string, std::string>> LumoSources() {
-    std::vector<std::pair<std::string, std::string>> sources;
+  // Registered lumo trees.
+  std::vector<LumoSource> LumoSources() {
+    std::vector<LumoSource> sources;
     Index::RangeIterator it(index_.get(), kMeta, std::string("lumo_source") + '\0',
                             std::string("lumo_source\x01"));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       nlohmann::json j = nlohmann::json::parse(it->value().ToString(), nullptr, false);
       if (!j.is_object()) continue;
-      sources.emplace_back(j.value("info_root", ""), j.value("cache_root", ""));
+      sources.push_back(
+          {j.value("info_root", ""), j.value("cache_root", ""), j.value("scope", "")});
     }
     return sources;
   }
@@ -693,9 +721,12 @@ class WatcherImpl : public Watcher {
   // running. Calls fn(run, cache_root) for each.
   template <typename Fn>
   Status ForEachLumoCandidate(Fn fn) {
-    std::vector<std::pair<std::string, std::string>> sources = LumoSources();
+    std::vector<LumoSource> sources = LumoSources();
     if (sources.empty()) return Status::OK();
-    for (const auto& [info_root, cache_root] : sources) {
+    std::set<std::string> seen;  // a run in two sources is read once
+    for (const LumoSource& source : sources) {
+      const std::string& info_root = source.info_root;
+      const std::string& cache_root = source.cache_root;
       if (cache_root.empty()) continue;
       std::vector<std::string> exps;
       Status s = ListDir(cache_root + "/heartbeat", &exps);
@@ -708,6 +739,8 @@ class WatcherImpl : public Watcher {
           if (f.size() < 4 || f.compare(f.size() - 3, 3, ".hb") != 0) continue;
           LumoRunRef run{info_root, exp, f.substr(0, f.size() - 3)};
           if (!IsValidTestName(run.test_name) || !ValidateExpName(exp).ok()) continue;
+          if (!source.Covers(exp, run.test_name)) continue;
+          if (!seen.insert(RunKey(exp, run.test_name)).second) continue;
           struct stat st;
           if (::stat((run.dir() + "/info/test_name.json").c_str(), &st) != 0) continue;
           s = fn(run, cache_root);
@@ -740,9 +773,10 @@ class WatcherImpl : public Watcher {
       std::string dir = rec->journal_path() ? rec->journal_path()->str() : "";
       std::string exp_dir = dir.substr(0, dir.rfind('/'));
       LumoRunRef run{exp_dir.substr(0, exp_dir.rfind('/')), exp, test};
-      for (const auto& [info_root, cache_root] : sources) {
-        if (info_root == run.info_root) {
-          Status s = fn(run, cache_root);
+      for (const LumoSource& source : sources) {
+        if (source.info_root == run.info_root && source.Covers(exp, test) &&
+            seen.insert(RunKey(exp, test)).second) {
+          Status s = fn(run, source.cache_root);
           if (!s.ok()) return s;
         }
       }
