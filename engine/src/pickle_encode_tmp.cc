@@ -4,6 +4,7 @@
 // FRAME (when the body is at least 4 bytes, as Python), EMPTY_DICT,
 // MEMOIZE, then per batch of up to 1000 items MARK (key MEMOIZE BINFLOAT)*
 // SETITEMS, or key MEMOIZE BINFLOAT SETITEM for a batch of one, and STOP.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
