@@ -20,6 +20,7 @@
 #include "aligned.h"
 #include "filter.h"
 #include "index_generated.h"
+#include "lumo_export.h"
 #include "lumo_import.h"
 #include "process_info.h"
 #include "index.h"
@@ -554,6 +555,20 @@ class WatcherImpl : public Watcher {
     }
     if (progress) progress(done, total);
     return Status::OK();
+  }
+
+  Status export_lumo(const Query& selection, const std::string& out_dir,
+                     size_t* exported) override {
+    *exported = 0;
+    std::vector<std::string> selected;
+    Status s = query(selection, &selected);
+    if (!s.ok()) return s;
+    std::vector<std::pair<std::string, std::string>> runs;
+    for (const std::string& run : selected) {
+      nlohmann::json j = nlohmann::json::parse(run, nullptr, false);
+      runs.emplace_back(j.value("exp_name", ""), j.value("test_name", ""));
+    }
+    return ExportLumoRuns(index_.get(), roots_.timezone, runs, out_dir, exported);
   }
 
   uint64_t sequence() const override {

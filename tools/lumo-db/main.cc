@@ -3,6 +3,7 @@
 // 0 ok, 1 not found or failed, 2 usage (bad flag, bad value, ambiguous name).
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -92,6 +93,47 @@ int WriteJsonRuns(const std::vector<std::string>& runs,
   return std::cout ? kExitOk : kExitFailed;
 }
 
+// dump --format lumo-dir OUT [TEST_NAME...]: writes the runs in lumo's
+// layout. Every named run must exist; nothing is written otherwise.
+int DumpLumoDir(const Common& common, const std::string& exp,
+                const std::vector<std::string>& words) {
+  if (words.empty()) {
+    std::cerr << "lumo-db: dump --format lumo-dir needs the output folder: "
+                 "lumo-db dump --format lumo-dir OUT [TEST_NAME...]\n";
+    return kExitUsage;
+  }
+  const std::string out = words[0];
+  std::unique_ptr<lumodb::Watcher> watcher;
+  lumodb::Status s = OpenWatcher(common, true, &watcher);
+  if (!s.ok()) return Fail(s);
+  lumodb::Query selection;
+  selection.exp_name = exp;
+  if (words.size() > 1) {
+    // One regex filter for all the names: ^(?:a|b)$, names escaped.
+    std::string pattern;
+    for (size_t i = 1; i < words.size(); ++i) {
+      std::string json;
+      s = watcher->retrieve(words[i], exp, &json, nullptr);
+      if (!s.ok() && s.code() != lumodb::Status::Code::kAmbiguous) return Fail(s);
+      pattern += pattern.empty() ? "" : "|";
+      for (char c : words[i]) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) pattern += '\\';
+        pattern += c;
+      }
+    }
+    selection.filters.push_back({"test_name", "~", "^(?:" + pattern + ")$"});
+  }
+  size_t exported = 0;
+  s = watcher->export_lumo(selection, out, &exported);
+  if (!s.ok()) {
+    std::cerr << "lumo-db: " << s.ToString() << " (" << exported << " runs written to "
+              << out << ")\n";
+    return kExitFailed;
+  }
+  std::cout << "exported " << exported << " runs to " << out << "\n";
+  return std::cout ? kExitOk : kExitFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,11 +186,20 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "jsonl"}));
 
   // dump
-  CLI::App* dump = app.add_subcommand("dump", "Print runs as JSON lines, one run a line");
-  std::string dump_exp;
+  CLI::App* dump = app.add_subcommand(
+      "dump",
+      "Print runs as JSON lines, one run a line; or, with --format lumo-dir OUT, "
+      "write them in lumo's own layout under OUT");
+  std::string dump_exp, dump_format = "jsonl";
   std::vector<std::string> dump_tests;
-  dump->add_option("test_names", dump_tests, "Only these runs (default: all)");
+  dump->add_option("test_names", dump_tests,
+                   "Only these runs (default: all); with --format lumo-dir the "
+                   "first word is OUT");
   dump->add_option("--exp", dump_exp, "Only runs of this exp_name");
+  dump->add_option("--format", dump_format,
+                   "jsonl (default) or lumo-dir: OUT/<exp_name>/<test_name>/ "
+                   "with info/*.json, text/*.str, note.md, metric.pkl")
+      ->check(CLI::IsMember({"jsonl", "lumo-dir"}));
 
   // load
   CLI::App* load = app.add_subcommand(
@@ -252,6 +303,8 @@ int main(int argc, char** argv) {
     std::cout << (show_format == "json" ? run.dump(2) : run.dump()) << "\n";
     return kExitOk;
   }
+
+  if (*dump && dump_format == "lumo-dir") return DumpLumoDir(common, dump_exp, dump_tests);
 
   if (*dump) {
     s = OpenWatcher(common, true, &watcher);

@@ -100,6 +100,15 @@ class Watcher {
                              const std::string& cache_root, ImportReport* report,
                              const std::function<void(size_t, size_t)>& progress = {}) = 0;
 
+  // Writes the runs a query selects in lumo's own layout, one folder
+  // <out_dir>/<exp_name>/<test_name>/ each (info/<key>.json, text/<key>.str,
+  // note.md, metric.pkl), so that lumo's Watcher can read them. out_dir is
+  // created if missing. Nothing is written when a run's folder already
+  // exists (an IOError naming it) or a run cannot be written; nothing
+  // outside out_dir is ever touched. *exported counts the runs written.
+  virtual Status export_lumo(const Query& selection, const std::string& out_dir,
+                             size_t* exported) = 0;
+
   // The index's own sequence number: it changes when anything was written.
   virtual uint64_t sequence() const = 0;
   virtual bool read_only() const = 0;
