@@ -111,6 +111,22 @@ class Index {
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
 };
 
+// Calls fn(name, value) for every key exp \0 test \0 name of family cf, in
+// key order.
+template <typename Fn>
+void ForEachSubKey(Index* index, Cf cf, const std::string& exp, const std::string& test,
+                   Fn fn) {
+  std::string prefix = RunKey(exp, test);
+  prefix.push_back('\0');
+  std::string upper = prefix;
+  upper.back() = '\x01';
+  Index::RangeIterator it(index, cf, prefix, upper);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rocksdb::Slice key = it->key();
+    fn(std::string(key.data() + prefix.size(), key.size() - prefix.size()), it->value());
+  }
+}
+
 }  // namespace lumodb
 
 #endif  // LUMODB_INDEX_H_

@@ -66,20 +66,6 @@ std::string PinfoHash(const ojson& obj) {
   return hex;
 }
 
-// Calls fn(name, value) for each key exp \0 test \0 name of family cf.
-template <typename Fn>
-void ForEachSub(Index* index, Cf cf, const std::string& exp, const std::string& test, Fn fn) {
-  std::string prefix = RunKey(exp, test);
-  prefix.push_back('\0');
-  std::string upper = prefix;
-  upper.back() = '\x01';
-  Index::RangeIterator it(index, cf, prefix, upper);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    rocksdb::Slice key = it->key();
-    fn(std::string(key.data() + prefix.size(), key.size() - prefix.size()),
-       it->value().ToString());
-  }
-}
 
 // The tests this run was rerun as (lumo-db's reruns family, "to" links).
 std::vector<std::string> RerunsOf(Index* index, const std::string& test) {
@@ -120,7 +106,8 @@ Status CollectRun(Index* index, const std::string& tz, const std::string& exp,
 
   // Every info key as stored: for an imported run, the values lumo wrote.
   std::map<std::string, ojson> info;
-  ForEachSub(index, kInfo, exp, test, [&](const std::string& key, const std::string& v) {
+  ForEachSubKey(index, kInfo, exp, test, [&](const std::string& key, const rocksdb::Slice& slice) {
+    const std::string v = slice.ToString();
     if (IsImporterKey(key)) return;
     ojson parsed = ojson::parse(v, nullptr, false);
     info[key] = parsed.is_discarded() ? ojson(v) : std::move(parsed);
@@ -199,7 +186,8 @@ Status CollectRun(Index* index, const std::string& tz, const std::string& exp,
     out->files.emplace_back("info/" + key + ".json", Pretty(v));
   }
   Status bad;
-  ForEachSub(index, kText, exp, test, [&](const std::string& key, const std::string& text) {
+  ForEachSubKey(index, kText, exp, test, [&](const std::string& key, const rocksdb::Slice& slice) {
+    const std::string text = slice.ToString();
     if (from_lumo && key == "params.yaml") {
       out->files.emplace_back("params.yaml", text);  // lumo's Trainer wrote it there
     } else if (!SafeFileKey(key)) {

@@ -26,22 +26,6 @@ const char* CmpName(fbs::Cmp cmp) {
   return "none";
 }
 
-// Calls fn(name, value) for every key under exp \0 test \0 in family cf.
-template <typename Fn>
-void ForEachSubKey(Index* index, Cf cf, const std::string& exp,
-                   const std::string& test, Fn fn) {
-  std::string prefix = RunKey(exp, test);
-  prefix.push_back('\0');
-  std::string upper = prefix;
-  upper.back() = '\x01';
-  Index::RangeIterator it(index, cf, prefix, upper);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    rocksdb::Slice key = it->key();
-    fn(std::string(key.data() + prefix.size(), key.size() - prefix.size()),
-       it->value());
-  }
-}
-
 // Calls fn(name, record) for each verified metric record of the run.
 template <typename Fn>
 void ForEachMetric(Index* index, const std::string& exp, const std::string& test,
