@@ -688,6 +688,16 @@ TEST_F(LumoImportTest, LoadFollowsLumosHeartbeatMarkers) {
   EXPECT_TRUE(warnings_.empty()) << warnings_.front();
 }
 
+// A re-import that names no cache keeps following the cache named before.
+TEST_F(LumoImportTest, ReimportWithoutCacheKeepsTheRegisteredCache) {
+  std::unique_ptr<Watcher> w = OpenAndImportHome();
+  ImportReport again = Import(w.get(), {home_}, "");
+  EXPECT_EQ(again.unchanged, 13u);
+  AppendFile(Run("ablation_v2/261128.000.7at/note.md"), "still watched");
+  ASSERT_TRUE(w->load().ok());
+  EXPECT_EQ(Retrieve(w.get(), "261128.000.7at", "ablation_v2")["note"], "still watched");
+}
+
 // 11. reindex rebuilds from journals and from the imported trees alike.
 TEST_F(LumoImportTest, ReindexKeepsImportedRuns) {
   const auto home_before = Snapshot(home_);

@@ -513,6 +513,14 @@ class WatcherImpl : public Watcher {
       tree.cache_root = !cache.empty() ? cache
                         : tree.info_root == roots_.info_root ? roots_.cache_root
                                                              : "";
+      if (tree.cache_root.empty()) {
+        // A re-import that names no cache keeps the one registered before.
+        for (const LumoSource& known : LumoSources()) {
+          if (known.info_root == tree.info_root && known.scope == tree.scope) {
+            tree.cache_root = known.cache_root;
+          }
+        }
+      }
       total += tree.runs.size();
       trees.push_back(std::move(tree));
     }
