@@ -30,18 +30,8 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
-struct Result {
-  int code = -1;  // exit code, or 128 + signal
-  std::string out;
-  std::string err;
-};
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using testing::Lines;
+using testing::Result;
 
 class CliImportTest : public ::testing::Test {
  protected:
@@ -62,43 +52,9 @@ class CliImportTest : public ::testing::Test {
     const std::vector<std::string> common = {"--db", db_, "--info-root", dir_ / "own-info",
                                              "--cache-root", dir_ / "own-cache"};
     args.insert(args.end(), common.begin(), common.end());
-    std::vector<std::string> argv_s = {testing::BinPath("lumo-db")};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string kv = *e;
-      std::string name = kv.substr(0, kv.find('='));
-      if (name == "HOME" || name == "LUMODB_DB" || name == "LUMO_EXP_TEST_NAME") continue;
-      env_s.push_back(kv);
-    }
-    env_s.push_back("HOME=" + home_);
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    const std::string n = std::to_string(calls_++);
-    const std::string out_path = dir_ / ("out." + n), err_path = dir_ / ("err." + n);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int null = ::open("/dev/null", O_RDONLY);
-      if (out < 0 || err < 0 || null < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0 ||
-          ::dup2(null, 0) < 0 || ::chdir(work_.c_str()) != 0) {
-        ::_exit(126);
-      }
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    Result r;
-    int status = 0;
-    EXPECT_GT(pid, 0);
-    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = testing::ReadFile(out_path);
-    r.err = testing::ReadFile(err_path);
+    Result r = testing::RunProgram(testing::BinPath("lumo-db"), args, home_, work_,
+                                   dir_ / std::to_string(calls_++));
+    EXPECT_NE(r.code, -1) << "lumo-db did not run";
     return r;
   }
 

@@ -27,18 +27,8 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-struct Result {
-  int code = -1;  // exit code, or 128 + signal
-  std::string out;
-  std::string err;
-};
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using testing::Lines;
+using testing::Result;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -52,48 +42,9 @@ class CliTest : public ::testing::Test {
   // Runs program with args in work_, HOME=home_, stdout and stderr captured.
   Result Exec(const std::string& program, const std::vector<std::string>& args,
               const std::map<std::string, std::string>& env = {}) {
-    std::vector<std::string> argv_s = {testing::BinPath(program)};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string kv = *e;
-      std::string name = kv.substr(0, kv.find('='));
-      if (name == "HOME" || name == "LUMODB_DB" || name == "LUMO_EXP_TEST_NAME") {
-        continue;
-      }
-      env_s.push_back(kv);
-    }
-    env_s.push_back("HOME=" + home_);
-    for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    const std::string n = std::to_string(calls_++);
-    const std::string out_path = dir_ / ("out." + n), err_path = dir_ / ("err." + n);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int null = ::open("/dev/null", O_RDONLY);
-      if (out < 0 || err < 0 || null < 0 || ::dup2(out, 1) < 0 ||
-          ::dup2(err, 2) < 0 || ::dup2(null, 0) < 0 || ::chdir(work_.c_str()) != 0) {
-        ::_exit(126);
-      }
-      struct rlimit no_core = {0, 0};
-      ::setrlimit(RLIMIT_CORE, &no_core);  // the failing trainer aborts
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    Result r;
-    int status = 0;
-    EXPECT_GT(pid, 0);
-    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = testing::ReadFile(out_path);
-    r.err = testing::ReadFile(err_path);
+    Result r = testing::RunProgram(testing::BinPath(program), args, home_, work_,
+                                   dir_ / std::to_string(calls_++), env);
+    EXPECT_NE(r.code, -1) << program << " did not run";
     return r;
   }
 

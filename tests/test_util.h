@@ -2,7 +2,9 @@
 #ifndef LUMODB_TESTS_TEST_UTIL_H_
 #define LUMODB_TESTS_TEST_UTIL_H_
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace lumodb::testing {
 
@@ -28,6 +30,25 @@ std::string BinPath(const std::string& name);
 std::string FixturesDir();
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);
+
+// What a child program did: exit code (or 128 + signal), stdout, stderr.
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs program (a path) with args in cwd, with HOME=home and extra env on
+// top of this process's environment (less LUMODB_DB and
+// LUMO_EXP_TEST_NAME); stdout and stderr go through files named
+// <capture_prefix>.out / .err. No core dumps.
+Result RunProgram(const std::string& program, const std::vector<std::string>& args,
+                  const std::string& home, const std::string& cwd,
+                  const std::string& capture_prefix,
+                  const std::map<std::string, std::string>& env = {});
+
+// The lines of text, without their newlines.
+std::vector<std::string> Lines(const std::string& text);
 
 }  // namespace lumodb::testing
 
