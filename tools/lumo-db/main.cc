@@ -15,57 +15,18 @@
 #include <nlohmann/json.hpp>
 
 #include "lumodb/lumodb.h"
+#include "cli.h"
 #include "output.h"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-// Options every command shares, declared once.
-struct Common {
-  std::string db;
-  std::string info_root;
-  std::string cache_root;
-  bool no_load = false;
-  bool quiet = false;
-};
-
-int Fail(const lumodb::Status& s) {
-  std::cerr << "lumo-db: " << s.ToString() << "\n";
-  switch (s.code()) {
-    case lumodb::Status::Code::kInvalidArgument:
-    case lumodb::Status::Code::kAmbiguous:
-      return kExitUsage;
-    default:
-      return kExitFailed;
-  }
-}
-
-void Warn(const std::string& message) {
-  std::cerr << "lumo-db: warning: " << message << "\n";
-}
-
-lumodb::Status OpenWatcher(const Common& c, bool load,
-                           std::unique_ptr<lumodb::Watcher>* out) {
-  lumodb::Roots roots;
-  lumodb::Status s = lumodb::Roots::FromLumoConfig(&roots);
-  if (!s.ok()) return s;
-  if (!c.info_root.empty()) roots.info_root = c.info_root;
-  if (!c.cache_root.empty()) roots.cache_root = c.cache_root;
-  lumodb::WatcherOptions options;
-  options.db_path = c.db;
-  options.warn = Warn;
-  options.lazy_writer = load;  // reading commands write only when needed
-  s = lumodb::Watcher::Open(roots, options, out);
-  if (!s.ok()) return s;
-  if (load && !c.no_load) {
-    s = (*out)->load();
-    if (!s.ok()) return s;
-  }
-  return lumodb::Status::OK();
-}
+using lumodb::cli::Command;
+using lumodb::cli::Common;
+using lumodb::cli::Fail;
+using lumodb::cli::kExitFailed;
+using lumodb::cli::kExitOk;
+using lumodb::cli::kExitUsage;
+using lumodb::cli::OpenWatcher;
 
 // Joins "status", "==", "running" given as three words into one filter.
 std::vector<std::string> JoinFilterWords(const std::vector<std::string>& words) {
@@ -224,7 +185,12 @@ int main(int argc, char** argv) {
   import->add_option("--format", import_format, "text or json (the report)")
       ->check(CLI::IsMember({"text", "json"}));
 
-  for (CLI::App* command : {query, show, dump, load, reindex, import}) {
+  // Commands that live in their own files (cmd_*.cc).
+  std::vector<Command> commands;
+
+  std::vector<CLI::App*> all = {query, show, dump, load, reindex, import};
+  for (const Command& c : commands) all.push_back(c.app);
+  for (CLI::App* command : all) {
     command->footer(
         "Shared options (see lumo-db --help) may come before or after the "
         "command:\n  --db DIR, --info-root DIR, --cache-root DIR, --no-load");
@@ -238,9 +204,16 @@ int main(int argc, char** argv) {
   }
 
   if (app.get_subcommands().empty()) {
-    std::cerr << "lumo-db: a command is required: query, show, dump, load, "
-                 "reindex or import\nRun with --help for more information.\n";
+    std::string names;
+    for (size_t i = 0; i < all.size(); ++i) {
+      names += (i == 0 ? "" : i + 1 == all.size() ? " or " : ", ") + all[i]->get_name();
+    }
+    std::cerr << "lumo-db: a command is required: " << names
+              << "\nRun with --help for more information.\n";
     return kExitUsage;
+  }
+  for (const Command& c : commands) {
+    if (*c.app) return c.run();
   }
 
   std::unique_ptr<lumodb::Watcher> watcher;

@@ -1,0 +1,49 @@
+// Shared pieces of the lumo-db command-line tool: exit codes, the options
+// every command takes, error reporting and opening the index.
+//
+// A command lives in its own file as a function that adds its CLI11
+// subcommand and returns a Command: main() runs the one that was given.
+#ifndef LUMODB_TOOLS_CLI_H_
+#define LUMODB_TOOLS_CLI_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "lumodb/lumodb.h"
+
+namespace lumodb::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+// Options every command shares, declared once on the top-level app.
+struct Common {
+  std::string db;
+  std::string info_root;
+  std::string cache_root;
+  bool no_load = false;
+};
+
+// One subcommand and what to do when it is the one given. run is called
+// after parsing, so it sees every option's value.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+// Prints "lumo-db: <status>" and returns the exit code for it: 2 for a bad
+// argument or an ambiguous name, 1 for everything else.
+int Fail(const Status& s);
+// Prints a "lumo-db: warning:" line; the Watcher's warning sink.
+void Warn(const std::string& message);
+// Opens the index with the roots from lumo's config and the shared options;
+// with load, brings it up to date first (unless --no-load).
+Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* out);
+
+}  // namespace lumodb::cli
+
+#endif  // LUMODB_TOOLS_CLI_H_
