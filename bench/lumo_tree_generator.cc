@@ -119,6 +119,16 @@ Status GenerateLumoTree(const std::string& fixtures_home, const std::string& hom
       Status s = Put(path, out);
       if (!s.ok()) return s;
     }
+    {
+      // lumo leaves a pid marker for every run it ever wrote.
+      const std::string pid = home + "/cache/pid/" + exp;
+      if (!made_dirs[pid]) {
+        std::filesystem::create_directories(pid, ec);
+        made_dirs[pid] = true;
+      }
+      Status s = Put(pid + "/" + test + ".pid", dir);
+      if (!s.ok()) return s;
+    }
     if (i % 100 == 0) {
       const std::string hb = home + "/cache/heartbeat/" + exp;
       std::filesystem::create_directories(hb, ec);
@@ -132,7 +142,23 @@ Status GenerateLumoTree(const std::string& fixtures_home, const std::string& hom
 Status EnsureLumoTree(const std::string& fixtures_home, const std::string& data_dir,
                       size_t n_runs, bool* generated) {
   *generated = false;
-  if (std::filesystem::exists(data_dir + "/complete")) return Status::OK();
+  if (std::filesystem::exists(data_dir + "/complete")) {
+    if (std::filesystem::exists(data_dir + "/cache/pid")) return Status::OK();
+    // A tree made before the generator wrote pid markers: add them.
+    std::error_code ec;
+    const std::string info_root = data_dir + "/experiments";
+    for (const auto& exp : std::filesystem::directory_iterator(info_root, ec)) {
+      const std::string pid = data_dir + "/cache/pid.tmp/" + exp.path().filename().string();
+      std::filesystem::create_directories(pid, ec);
+      for (const auto& run : std::filesystem::directory_iterator(exp.path(), ec)) {
+        Status s = Put(pid + "/" + run.path().filename().string() + ".pid", run.path().string());
+        if (!s.ok()) return s;
+      }
+    }
+    std::filesystem::rename(data_dir + "/cache/pid.tmp", data_dir + "/cache/pid", ec);
+    if (ec) return Status::IOError("rename " + data_dir + "/cache/pid.tmp: " + ec.message());
+    return Status::OK();
+  }
   std::error_code ec;
   std::filesystem::remove_all(data_dir, ec);
   Status s = GenerateLumoTree(fixtures_home, data_dir, n_runs);

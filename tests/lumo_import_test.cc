@@ -3,11 +3,13 @@
 // ../shared/fixtures: lumo-home (info_root under experiments/) and
 // lumo-cache (heartbeat/ and pid/ markers). The fixtures are never touched:
 // every test copies them into its own TempDir first.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -646,6 +648,79 @@ TEST_F(LumoImportTest, ReimportUpdatesExactlyTheChangedRun) {
 
   ImportReport quiet = Import(w.get(), {home_}, cache_);
   EXPECT_EQ(quiet.unchanged, 13u);
+}
+
+// Sets the mtime of every file and folder under root to an hour ago, as a
+// tree lumo finished writing long before the import looks.
+void AgeTree(const std::string& root) {
+  const struct timespec old[2] = {{::time(nullptr) - 3600, 0}, {::time(nullptr) - 3600, 0}};
+  std::vector<std::string> paths = {root};
+  for (const auto& e : fs::recursive_directory_iterator(root)) paths.push_back(e.path());
+  // Children first: a folder's time is set after nothing more changes in it.
+  for (auto it = paths.rbegin(); it != paths.rend(); ++it) {
+    ASSERT_EQ(::utimensat(AT_FDCWD, it->c_str(), old, 0), 0) << *it;
+  }
+}
+
+// Rewrites a file in place (same folder entry, new content and mtime).
+void RewriteInPlace(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+// 9b. A re-import trusts lumo's pid marker, rewritten before every write
+// lumo makes, and the run's folder times: a run whose marker and folders
+// are as at the last import is not looked into. --full (full_check) looks
+// at every file; a run whose marker was fresh when it was read gets the
+// full check until it is read again settled.
+TEST_F(LumoImportTest, ReimportTrustsSettledPidMarkersAndFullCheckSeesEveryFile) {
+  AgeTree(home_);
+  AgeTree(cache_);
+  std::unique_ptr<Watcher> w = OpenAndImportHome();
+  const std::string run = Run("mnist.mlp/261128.002.13t");
+  const std::string marker = cache_ + "/pid/mnist.mlp/261128.002.13t.pid";
+
+  // An edit in place outside lumo: the quick test does not see it...
+  json p = json::parse(testing::ReadFile(run + "/info/params.json"));
+  p["by_hand"] = true;
+  RewriteInPlace(run + "/info/params.json", p.dump(2));
+  ImportReport quick = Import(w.get(), {home_}, cache_);
+  EXPECT_EQ(quick.unchanged, 13u);
+  EXPECT_EQ(quick.updated, 0u);
+  // ...a full check does.
+  ImportOptions full;
+  full.cache_root = cache_;
+  full.full_check = true;
+  ImportReport checked;
+  ASSERT_TRUE(w->import_lumo({home_}, full, &checked).ok());
+  EXPECT_EQ(checked.updated, 1u);
+  EXPECT_EQ(checked.unchanged, 12u);
+  EXPECT_EQ(InfoValue(Retrieve(w.get(), "261128.002.13t", "mnist.mlp"), "params")["by_hand"],
+            true);
+
+  // A write as lumo makes it: the marker first, then the data in place.
+  RewriteInPlace(marker, testing::ReadFile(marker));
+  p["lr"] = 0.5;
+  RewriteInPlace(run + "/info/params.json", p.dump(2));
+  ImportReport lumo_write = Import(w.get(), {home_}, cache_);
+  EXPECT_EQ(lumo_write.updated, 1u);
+  EXPECT_EQ(lumo_write.unchanged, 12u);
+  EXPECT_EQ(InfoValue(Retrieve(w.get(), "261128.002.13t", "mnist.mlp"), "params")["lr"], 0.5);
+
+  // The marker was seconds old when that run was read: lumo may still have
+  // been writing, so the next import compares its every file.
+  p["lr"] = 0.25;
+  RewriteInPlace(run + "/info/params.json", p.dump(2));
+  ImportReport late = Import(w.get(), {home_}, cache_);
+  EXPECT_EQ(late.updated, 1u);
+  EXPECT_EQ(InfoValue(Retrieve(w.get(), "261128.002.13t", "mnist.mlp"), "params")["lr"], 0.25);
+
+  // A file created in a settled run changes its folder's time.
+  const std::string other = Run("mnist.mlp/261128.003.eat");
+  testing::WriteFile(other + "/text/added.str", "new text");
+  ImportReport created = Import(w.get(), {home_}, cache_);
+  EXPECT_EQ(created.updated, 1u);
+  EXPECT_EQ(Retrieve(w.get(), "261128.003.eat", "mnist.mlp")["text"]["added"], "new text");
 }
 
 // 10. Runs with a heartbeat marker in the imported cache are read again by

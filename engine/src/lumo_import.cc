@@ -243,11 +243,46 @@ std::string LumoRunSignature(const LumoRunRef& run) {
   return sig.Hex();
 }
 
+bool LumoQuickSignature(const LumoRunRef& run, const std::string& cache_root,
+                        std::string* hex, int64_t* newest_s) {
+  if (cache_root.empty()) return false;
+  struct stat st;
+  const std::string marker = cache_root + "/pid/" + run.exp_name + "/" + run.test_name + ".pid";
+  if (::stat(marker.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  Signature sig;
+  sig.Add("pid", st);
+  *newest_s = st.st_mtim.tv_sec;
+  const std::string dir = run.dir();
+  for (const char* sub : {"", "/info", "/text"}) {
+    if (::stat((dir + sub).c_str(), &st) != 0) continue;  // no text/: fine
+    st.st_size = 0;  // a folder's size says nothing more than its mtime
+    sig.Add(sub, st);
+    *newest_s = std::max<int64_t>(*newest_s, st.st_mtim.tv_sec);
+  }
+  *hex = sig.Hex();
+  return true;
+}
+
+ImportSignature ImportSignature::Parse(const std::string& stored) {
+  ImportSignature sig;
+  size_t colon = stored.find(':');
+  sig.full = stored.substr(0, colon);
+  if (colon != std::string::npos) sig.quick = stored.substr(colon + 1);
+  return sig;
+}
+
 Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
                    const std::string& tz, fbs::RunRecordT* rec, RunChanges* changes,
-                   std::vector<ImportProblem>* problems, bool* partial) {
+                   std::vector<ImportProblem>* problems, bool* partial, int64_t now_s) {
   *partial = false;
   const std::string dir = run.dir();
+  // Taken before any file is read: a write after this point changes it.
+  ImportSignature signature;
+  int64_t newest_s = 0;
+  if (!LumoQuickSignature(run, cache_root, &signature.quick, &newest_s) ||
+      newest_s > now_s - kQuickSignatureSettleS) {
+    signature.quick.clear();
+  }
   auto damaged = [&](const std::string& path, const std::string& what) {
     problems->push_back({path, what});
     *partial = true;
@@ -433,7 +468,8 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
     changes->info["lumo_markers"] = markers.dump();
   }
   rec->partial = *partial;
-  rec->import_signature = sig.Hex();
+  signature.full = sig.Hex();
+  rec->import_signature = signature.ToString();
   return Status::OK();
 }
 

@@ -26,6 +26,7 @@
 #include "index.h"
 #include "lumodb/names.h"
 #include "markers.h"
+#include "parallel.h"
 #include "run_json.h"
 #include "run_loader.h"
 #include "time_util.h"
@@ -470,9 +471,10 @@ class WatcherImpl : public Watcher {
     return Status::OK();
   }
 
-  Status import_lumo(const std::vector<std::string>& paths_in, const std::string& cache_root,
-                     ImportReport* report,
-                     const std::function<void(size_t, size_t)>& progress) override {
+  using Watcher::import_lumo;
+  Status import_lumo(const std::vector<std::string>& paths_in, const ImportOptions& options,
+                     ImportReport* report) override {
+    const std::function<void(size_t, size_t)>& progress = options.progress;
     if (index_->snapshot()) {
       Status s = ReopenAsWriter();
       if (!s.ok()) return s;
@@ -491,7 +493,7 @@ class WatcherImpl : public Watcher {
       return ec ? p : a.lexically_normal().string();
     };
     for (std::string& p : paths) p = absolute(p);
-    const std::string cache = cache_root.empty() ? "" : absolute(cache_root);
+    const std::string cache = options.cache_root.empty() ? "" : absolute(options.cache_root);
     // Resolve every path first: a bad one fails before anything is written.
     struct Tree {
       std::string info_root, cache_root;
@@ -526,6 +528,8 @@ class WatcherImpl : public Watcher {
     }
     report->skipped += report->skipped_paths.size();
     size_t done = 0;
+    const size_t threads = options.threads > 0 ? static_cast<size_t>(options.threads) : 16;
+    const int64_t now_s = NowMicros() / 1000000;
     for (const Tree& tree : trees) {
       rocksdb::WriteBatch batch;
       nlohmann::json source = {{"kind", "lumo"},
@@ -533,34 +537,47 @@ class WatcherImpl : public Watcher {
                                {"cache_root", tree.cache_root},
                                {"scope", tree.scope}};
       batch.Put(index_->cf(kMeta), SourceKey(tree.info_root, tree.scope), source.dump());
-      // Blocks of runs are read by two threads (the reading is syscalls and
-      // parsing), then written in order by this one.
+      // Blocks of runs are read by a pool of threads (reading is syscalls,
+      // waits on the disk and parsing) while this thread writes the block
+      // before, in order. Two blocks in memory at most.
       constexpr size_t kBlock = 512;
-      for (size_t first = 0; first < tree.runs.size(); first += kBlock) {
+      auto prepare_block = [&](size_t first, std::vector<PreparedRun>* block) {
         const size_t n = std::min(kBlock, tree.runs.size() - first);
-        std::vector<PreparedRun> block(n);
+        block->assign(n, PreparedRun());
         for (size_t i = 0; i < n; ++i) {
-          block[i].run = tree.runs[first + i];
-          block[i].cache_root = tree.cache_root;
+          (*block)[i].run = tree.runs[first + i];
+          (*block)[i].cache_root = tree.cache_root;
+          (*block)[i].full_check = options.full_check;
+          (*block)[i].now_s = now_s;
         }
-        std::thread helper([&] {
-          for (size_t i = 1; i < n; i += 2) Prepare(&block[i], true);
-        });
-        for (size_t i = 0; i < n; i += 2) Prepare(&block[i], true);
-        helper.join();
-        for (PreparedRun& p : block) {
-          Status s = Commit(&p, report, &batch);
-          if (!s.ok()) return s;
+        ParallelFor(n, threads, [&](size_t i) { Prepare(&(*block)[i], true); });
+      };
+      std::vector<PreparedRun> ready, next;
+      if (!tree.runs.empty()) prepare_block(0, &ready);
+      for (size_t first = 0; first < tree.runs.size(); first += kBlock) {
+        std::thread reader;
+        if (first + kBlock < tree.runs.size()) {
+          reader = std::thread([&, first] { prepare_block(first + kBlock, &next); });
         }
-        Status s = index_->Write(&batch);
+        Status s;
+        for (PreparedRun& p : ready) {
+          s = Commit(&p, report, &batch);
+          if (!s.ok()) break;
+        }
+        if (s.ok()) s = index_->Write(&batch);
+        if (reader.joinable()) reader.join();
         if (!s.ok()) return s;
         batch.Clear();
-        done += n;
+        done += ready.size();
         if (progress) progress(done, total);
+        ready.swap(next);
       }
       Status s = index_->Write(&batch);
       if (!s.ok()) return s;
     }
+    // The next open need not replay a long log.
+    Status s = index_->FlushAll();
+    if (!s.ok()) return s;
     if (progress) progress(done, total);
     return Status::OK();
   }
@@ -642,6 +659,8 @@ class WatcherImpl : public Watcher {
     RunChanges changes;
     std::vector<ImportProblem> problems;
     bool partial = false;
+    bool full_check = false;  // compare every file, not the quick signature
+    int64_t now_s = 0;        // when the import began (Unix seconds)
   };
 
   // Decides whether the run changed since it was imported and, when it did
@@ -671,7 +690,7 @@ class WatcherImpl : public Watcher {
           alive = now_start >= 0 && std::abs(now_start - pinfo->pstart()) <= 0.5;
         }
         p->unchanged = alive && old->import_signature() != nullptr &&
-                       old->import_signature()->str() == LumoRunSignature(p->run);
+                       SameFiles(*p, ImportSignature::Parse(old->import_signature()->str()));
       }
     } else if (!s.IsNotFound()) {
       p->status = s;
@@ -679,7 +698,22 @@ class WatcherImpl : public Watcher {
     }
     if (p->unchanged || !read) return;
     p->status = ReadLumoRun(p->run, p->cache_root, roots_.timezone, &p->rec, &p->changes,
-                            &p->problems, &p->partial);
+                            &p->problems, &p->partial,
+                            p->now_s != 0 ? p->now_s : NowMicros() / 1000000);
+  }
+
+  // Whether the run's files are as when stored was taken: by the quick
+  // signature when there is one (and no full check was asked for), else by
+  // every file's size and mtime.
+  static bool SameFiles(const PreparedRun& p, const ImportSignature& stored) {
+    if (!p.full_check && !stored.quick.empty()) {
+      std::string quick;
+      int64_t newest_s = 0;
+      if (LumoQuickSignature(p.run, p.cache_root, &quick, &newest_s) && quick == stored.quick) {
+        return true;
+      }
+    }
+    return stored.full == LumoRunSignature(p.run);
   }
 
   // Puts a prepared run into batch and counts it in report (or warns).

@@ -182,6 +182,12 @@ int main(int argc, char** argv) {
                      "lumo's cache root for the imported trees (holds heartbeat/ "
                      "and pid/); default: the configured cache root when importing "
                      "the configured tree");
+  bool import_full = false;
+  import->add_flag("--full", import_full,
+                   "Compare every file's size and time to find changed runs. "
+                   "Without it a run whose lumo pid marker and folders are as at "
+                   "the last import is unchanged (edits made outside lumo, in "
+                   "place, need --full)");
   import->add_option("--format", import_format, "text or json (the report)")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -312,7 +318,11 @@ int main(int argc, char** argv) {
     auto progress = [tty](size_t done, size_t total) {
       if (tty) std::cerr << "\rimporting: " << done << "/" << total << " runs" << std::flush;
     };
-    s = watcher->import_lumo(import_paths, import_cache, &report, progress);
+    lumodb::ImportOptions options;
+    options.cache_root = import_cache;
+    options.full_check = import_full;
+    options.progress = progress;
+    s = watcher->import_lumo(import_paths, options, &report);
     if (tty) std::cerr << "\r\033[K";
     if (!s.ok()) return Fail(s);
     if (import_format == "json") {

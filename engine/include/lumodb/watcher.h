@@ -69,6 +69,22 @@ struct ImportReport {
   std::vector<ImportProblem> problems;  // damaged or unsupported content
 };
 
+struct ImportOptions {
+  // lumo's cache root of the imported trees (heartbeat/ and pid/). Empty:
+  // the configured cache root when the tree is the configured info_root,
+  // else the one registered by an earlier import of the same tree.
+  std::string cache_root;
+  // Compare every file's size and mtime for every run. Without it, a run
+  // whose lumo pid marker and folders are as at the last import (and were
+  // then settled) is unchanged without a look at its files.
+  bool full_check = false;
+  // Reading threads (0: 16). Reading is mostly waiting on the disk when the
+  // tree is not in the page cache, so more threads than cores pay.
+  int threads = 0;
+  // Called with (runs done, runs found).
+  std::function<void(size_t, size_t)> progress;
+};
+
 class Watcher {
  public:
   // Opens (creating if needed) the index for these roots.
@@ -97,8 +113,16 @@ class Watcher {
   // lumo's heartbeat folder under cache_root, when given). progress, when
   // set, is called with (runs done, runs found).
   virtual Status import_lumo(const std::vector<std::string>& paths,
-                             const std::string& cache_root, ImportReport* report,
-                             const std::function<void(size_t, size_t)>& progress = {}) = 0;
+                             const ImportOptions& options, ImportReport* report) = 0;
+  // The same with default options but the cache root and progress.
+  Status import_lumo(const std::vector<std::string>& paths, const std::string& cache_root,
+                     ImportReport* report,
+                     const std::function<void(size_t, size_t)>& progress = {}) {
+    ImportOptions options;
+    options.cache_root = cache_root;
+    options.progress = progress;
+    return import_lumo(paths, options, report);
+  }
 
   // Writes the runs a query selects in lumo's own layout, one folder
   // <out_dir>/<exp_name>/<test_name>/ each (info/<key>.json, text/<key>.str,
