@@ -132,10 +132,14 @@ class WatcherImpl : public Watcher {
         return Status::OK();
       });
       if (s.ok() && !needed) {
-        s = ForEachLumoCandidate([&](const LumoRunRef& run, const std::string& cache) {
-          return needed ? Status::OK()
-                        : ImportRun(run, cache, nullptr, nullptr, &needed);
-        });
+        std::vector<PreparedRun> candidates;
+        s = LumoCandidates(&candidates);
+        ParallelFor(candidates.size(), kCandidateThreads,
+                    [&](size_t i) { Prepare(&candidates[i], false); });
+        for (const PreparedRun& p : candidates) {
+          if (!p.status.ok() && s.ok()) s = p.status;
+          needed = needed || !p.unchanged;
+        }
       }
       if (!s.ok() || !needed) return s;
       *stats = LoadStats();
@@ -150,10 +154,15 @@ class WatcherImpl : public Watcher {
     // Imported lumo trees, kept in step through lumo's heartbeat markers
     // (read, never deleted).
     rocksdb::WriteBatch batch;
-    s = ForEachLumoCandidate([&](const LumoRunRef& run, const std::string& cache) {
-      return ImportRun(run, cache, nullptr, &batch);
-    });
+    std::vector<PreparedRun> candidates;
+    s = LumoCandidates(&candidates);
     if (!s.ok()) return s;
+    ParallelFor(candidates.size(), kCandidateThreads,
+                [&](size_t i) { Prepare(&candidates[i], true); });
+    for (PreparedRun& p : candidates) {
+      s = Commit(&p, nullptr, &batch);
+      if (!s.ok()) return s;
+    }
     return batch.Count() > 0 ? index_->Write(&batch) : Status::OK();
   }
 
@@ -742,21 +751,18 @@ class WatcherImpl : public Watcher {
     return Status::OK();
   }
 
-  // Imports one lumo run unless its files and status are as last imported.
-  // With changed set, only says (through *changed) whether it would write.
-  Status ImportRun(const LumoRunRef& run, const std::string& cache_root,
-                   ImportReport* report, rocksdb::WriteBatch* batch,
-                   bool* changed = nullptr) {
-    PreparedRun p;
-    p.run = run;
-    p.cache_root = cache_root;
-    Prepare(&p, changed == nullptr);
-    if (changed != nullptr) {
-      if (!p.status.ok()) return p.status;
-      *changed = *changed || !p.unchanged;
+  // Threads that check lumo's candidate runs at a load: a few, since a
+  // check is a handful of stats.
+  static constexpr size_t kCandidateThreads = 4;
+
+  // The candidates of ForEachLumoCandidate, ready for Prepare.
+  Status LumoCandidates(std::vector<PreparedRun>* out) {
+    return ForEachLumoCandidate([&](const LumoRunRef& run, const std::string& cache) {
+      out->emplace_back();
+      out->back().run = run;
+      out->back().cache_root = cache;
       return Status::OK();
-    }
-    return Commit(&p, report, batch);
+    });
   }
 
   // Registered lumo trees.
