@@ -1,5 +1,5 @@
-// Finding the commit a run's `git` record names (docs/format.md, "Code
-// snapshots"), with errors that say what to try.
+// Finding the commit a run's `git` record names (git.snapshot, else lumo's
+// 8-hex git.commit; see lumodb/code.h), with errors that say what to try.
 #include <sys/stat.h>
 
 #include <cctype>

@@ -30,11 +30,11 @@ struct CodeSnapshot {
 // git.snapshot (a full id) when present, else git.commit as an id prefix
 // (lumo records 8 hex characters), in the repository at repo_override when
 // it is not empty, else at git.repo. Errors name the run and what to try:
-//   NotFound          no git record, a git record with an error and no
-//                     commit, a missing repository, an id not in it
-//   Ambiguous         a short id that names several objects
-//   InvalidArgument   a path that is not a git repository, no git.repo
-//   Corruption        run JSON or a recorded id that cannot be read
+//   NotFound     no git record, a git record with an error and no commit,
+//                no git.repo, a repository path that is missing or is not
+//                a git repository, an id the repository does not hold
+//   Ambiguous    a short id that names several objects
+//   Corruption   run JSON or a recorded id that cannot be read
 Status ResolveCodeSnapshot(const std::string& run_json, const std::string& repo_override,
                            CodeSnapshot* out);
 
@@ -48,11 +48,12 @@ struct ArchiveResult {
 
 // Writes the files of the snapshot's tree into out: a folder, or a POSIX
 // tar archive (ustar, pax headers for long names) when out ends in ".tar".
-// Modes follow git: executable files 0755, others 0644, symlinks as
-// symlinks; file times are the commit's time. out must not exist, or be an
-// empty folder (for a folder); its parent must exist. The archive is built
-// under a temporary name beside out and renamed into place when complete,
-// so a failure leaves no out behind. result may be null.
+// Executable or not as git recorded it (a folder gets 0777 or 0666 less
+// the umask, a tar 0755 or 0644 and the commit's time), symlinks as
+// symlinks. out must not exist, or be an empty folder (for a folder); its
+// parent must exist. The archive is built under a temporary name beside out
+// and renamed into place when complete, so a failure leaves no out behind.
+// result may be null.
 Status ArchiveCode(const CodeSnapshot& snapshot, const std::string& out, ArchiveResult* result);
 
 struct CodeDiff {
@@ -67,6 +68,7 @@ Status DiffCode(const CodeSnapshot& from, const CodeSnapshot& to, bool stat, Cod
 // The change from a snapshot to the working tree of from.repo as it is on
 // disk: edited tracked files, deletions, and untracked files that
 // .gitignore does not exclude. The repository's index is read, not written.
+// A bare repository has no working tree: InvalidArgument.
 Status DiffCodeWithWorkTree(const CodeSnapshot& from, bool stat, CodeDiff* out);
 
 }  // namespace lumodb
