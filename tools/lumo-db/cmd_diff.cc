@@ -12,10 +12,10 @@
 namespace lumodb::cli {
 namespace {
 
-Status Resolve(const Common& common, const std::string& test, const std::string& exp,
+Status Resolve(Watcher* watcher, const std::string& test, const std::string& exp,
                const std::string& repo, CodeSnapshot* out) {
   std::string json;
-  Status s = RetrieveRun(common, test, exp, &json);
+  Status s = watcher->retrieve(test, exp, &json, nullptr);
   if (s.ok()) s = ResolveCodeSnapshot(json, repo, out);
   return s;
 }
@@ -46,10 +46,12 @@ Command AddDiff(CLI::App& app, const Common& common) {
                   "Repository holding the snapshot commits (default: the runs' git.repo)");
   cmd->add_flag("--stat", args->stat, "Print a diffstat instead of the patch");
   return {cmd, [args, &common]() {
+            std::unique_ptr<Watcher> watcher;
+            Status s = OpenWatcher(common, true, &watcher);
             CodeSnapshot a, b;
-            Status s = Resolve(common, args->test_a, args->exp, args->repo, &a);
+            if (s.ok()) s = Resolve(watcher.get(), args->test_a, args->exp, args->repo, &a);
             if (s.ok() && !args->test_b.empty()) {
-              s = Resolve(common, args->test_b, args->exp, args->repo, &b);
+              s = Resolve(watcher.get(), args->test_b, args->exp, args->repo, &b);
             }
             CodeDiff diff;
             if (s.ok()) {
