@@ -27,8 +27,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::Lines;
+using ::testing::Not;
 using testing::Result;
 
 std::string Trim(std::string s) {
@@ -96,9 +96,8 @@ class GitRetrieveTest : public ::testing::Test {
 
   // lumo-db with args, in work_, HOME=home_, the test's roots and --db.
   Result Cli(std::vector<std::string> args) {
-    const std::vector<std::string> common = {"--db", dir_ / "db", "--info-root",
-                                             roots_.info_root, "--cache-root",
-                                             roots_.cache_root};
+    const std::vector<std::string> common = {"--db",           dir_ / "db",    "--info-root",
+                                             roots_.info_root, "--cache-root", roots_.cache_root};
     args.insert(args.end(), common.begin(), common.end());
     Result r = testing::RunProgram(testing::BinPath("lumo-db"), args, home_, work_,
                                    dir_ / ("cli" + std::to_string(calls_++)));
@@ -109,8 +108,10 @@ class GitRetrieveTest : public ::testing::Test {
   // git with args in cwd, HOME=home_ (no user config), a fixed identity.
   Result Git(const std::string& cwd, const std::vector<std::string>& args,
              std::map<std::string, std::string> env = {}) {
-    env.insert({{"GIT_AUTHOR_NAME", "t"}, {"GIT_AUTHOR_EMAIL", "t@example.com"},
-                {"GIT_COMMITTER_NAME", "t"}, {"GIT_COMMITTER_EMAIL", "t@example.com"},
+    env.insert({{"GIT_AUTHOR_NAME", "t"},
+                {"GIT_AUTHOR_EMAIL", "t@example.com"},
+                {"GIT_COMMITTER_NAME", "t"},
+                {"GIT_COMMITTER_EMAIL", "t@example.com"},
                 {"GIT_CONFIG_NOSYSTEM", "1"}});
     return testing::RunProgram("/usr/bin/git", args, home_, cwd,
                                dir_ / ("git" + std::to_string(calls_++)), env);
@@ -137,7 +138,8 @@ class GitRetrieveTest : public ::testing::Test {
   // snapshot hook does it: a private index, HEAD and the branch's previous
   // tip as parents, the user's index and HEAD untouched. extra_index_args
   // run as `git update-index` on the private index (a submodule entry).
-  std::string Snapshot(const std::string& repo, const std::vector<std::string>& extra_index_args = {}) {
+  std::string Snapshot(const std::string& repo,
+                       const std::vector<std::string>& extra_index_args = {}) {
     const std::string index = dir_ / "snapshot-index";
     fs::remove(index);
     const std::map<std::string, std::string> env = {{"GIT_INDEX_FILE", index}};
@@ -224,7 +226,8 @@ class GitRetrieveProjectTest : public GitRetrieveTest {
     testing::WriteFile(repo_ + "/new.py", "NEW = 1\n");
     testing::WriteFile(repo_ + "/debug.log", "ignored\n");
     submodule_commit_ = GitOut(repo_, {"rev-parse", "HEAD"});
-    snap1_ = Snapshot(repo_, {"--add", "--cacheinfo", "160000," + submodule_commit_ + ",third_party/x"});
+    snap1_ =
+        Snapshot(repo_, {"--add", "--cacheinfo", "160000," + submodule_commit_ + ",third_party/x"});
     testing::WriteFile(repo_ + "/a.py", "print(3)\nprint(4)\n");
     fs::remove(repo_ + "/run.sh");
     testing::WriteFile(repo_ + "/b.py", "B = 2\n");
@@ -296,7 +299,8 @@ TEST_F(GitRetrieveProjectTest, DiffOfTwoRunsIsGitDiffOfTheirSnapshots) {
   ASSERT_EQ(stat.code, 0) << stat.err;
   for (const char* f : {"a.py", "b.py", "new.py", "run.sh", "third_party/x"}) {
     EXPECT_EQ(stat.out.find(f) != std::string::npos, git.out.find(f) != std::string::npos)
-        << f << " in --stat:\n" << stat.out;
+        << f << " in --stat:\n"
+        << stat.out;
   }
   EXPECT_THAT(stat.out, HasSubstr("files changed"));
   EXPECT_THAT(stat.out, Not(HasSubstr("@@")));
@@ -315,10 +319,9 @@ TEST_F(GitRetrieveProjectTest, DiffAgainstTheWorkTreeShowsEditsAndUntrackedButNo
   Result r = Cli({"diff", run2_});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Set(PatchLines(r.out)),
-            (std::set<std::string>{"diff --git a/a.py b/a.py", "--- a/a.py", "+++ b/a.py",
-                                   "-print(3)", "-print(4)", "+print(5)",
-                                   "diff --git a/c.py b/c.py", "--- /dev/null", "+++ b/c.py",
-                                   "+C = 3"}))
+            (std::set<std::string>{
+                "diff --git a/a.py b/a.py", "--- a/a.py", "+++ b/a.py", "-print(3)", "-print(4)",
+                "+print(5)", "diff --git a/c.py b/c.py", "--- /dev/null", "+++ b/c.py", "+C = 3"}))
       << r.out;
   EXPECT_THAT(r.out, Not(HasSubstr("log")));
 
@@ -335,7 +338,8 @@ TEST_F(GitRetrieveProjectTest, ExistingOutIsRefusedAndLeftAsItWas) {
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr(dir_ / "full"));
   EXPECT_THAT(r.err, HasSubstr("already exists"));
-  EXPECT_EQ(ReadTree(dir_ / "full"), (std::map<std::string, std::string>{{"keep.txt", "file:-:mine"}}));
+  EXPECT_EQ(ReadTree(dir_ / "full"),
+            (std::map<std::string, std::string>{{"keep.txt", "file:-:mine"}}));
 
   testing::WriteFile(dir_ / "old.tar", "not yours");
   r = Cli({"archive", run1_, dir_ / "old.tar"});
@@ -453,8 +457,9 @@ TEST_F(GitRetrieveTest, ShortIdThatNamesSeveralObjectsIsAmbiguous) {
     paths += name + "\n";
   }
   testing::WriteFile(dir_ / "paths", paths);
-  Result hashed = testing::RunProgram("/bin/sh", {"-c", "git hash-object -w --stdin-paths < " + (dir_ / "paths")},
-                                      home_, repo, dir_ / "hash");
+  Result hashed = testing::RunProgram(
+      "/bin/sh", {"-c", "git hash-object -w --stdin-paths < " + (dir_ / "paths")}, home_, repo,
+      dir_ / "hash");
   ASSERT_EQ(hashed.code, 0) << hashed.err;
   std::map<std::string, int> prefixes;
   std::string shared;
@@ -462,8 +467,7 @@ TEST_F(GitRetrieveTest, ShortIdThatNamesSeveralObjectsIsAmbiguous) {
     if (++prefixes[id.substr(0, 4)] == 2) shared = id.substr(0, 4);
   }
   ASSERT_FALSE(shared.empty()) << "no two blobs share a 4-digit prefix";
-  const std::string run =
-      RecordRun("many", json({{"commit", shared}, {"repo", repo}}).dump());
+  const std::string run = RecordRun("many", json({{"commit", shared}, {"repo", repo}}).dump());
   Result r = Cli({"archive", run, dir_ / "out"});
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, HasSubstr("commit id " + shared));

@@ -83,8 +83,8 @@ TEST_F(GitRetrieveTarWriterTest, TarListsAndExtractsEveryKindOfEntry) {
   EXPECT_EQ(list.err, "") << "tar warned";
   EXPECT_THAT(Lines(list.out),
               ::testing::ElementsAre("dir/", "dir/run.sh", "empty", "block", name99, name100,
-                                     std::string(60, 'd') + "/", split, "p/", long_dir + "/", very_long, "link",
-                                     "far"));
+                                     std::string(60, 'd') + "/", split, "p/", long_dir + "/",
+                                     very_long, "link", "far"));
 
   ASSERT_EQ(::mkdir((dir_ / "x").c_str(), 0755), 0);
   Result extract = Tar({"-xf", path, "-C", dir_ / "x"});

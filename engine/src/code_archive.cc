@@ -29,8 +29,7 @@ class Sink {
  public:
   virtual ~Sink() = default;
   virtual Status Directory(const std::string& path) = 0;
-  virtual Status File(const std::string& path, bool executable, const void* data,
-                      size_t size) = 0;
+  virtual Status File(const std::string& path, bool executable, const void* data, size_t size) = 0;
   virtual Status Symlink(const std::string& path, const std::string& target) = 0;
 };
 
@@ -57,8 +56,7 @@ class FolderSink : public Sink {
     return Status::OK();
   }
 
-  Status File(const std::string& path, bool executable, const void* data,
-              size_t size) override {
+  Status File(const std::string& path, bool executable, const void* data, size_t size) override {
     const std::string full = root_ + "/" + path;
     // O_EXCL | O_NOFOLLOW: never write through a symlink the tree made.
     int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -98,8 +96,7 @@ class TarSink : public Sink {
   Status Directory(const std::string& path) override {
     return tar_->AddDirectory(path, 0755, mtime_);
   }
-  Status File(const std::string& path, bool executable, const void* data,
-              size_t size) override {
+  Status File(const std::string& path, bool executable, const void* data, size_t size) override {
     return tar_->AddFile(path, executable ? 0755 : 0644, mtime_, data, size);
   }
   Status Symlink(const std::string& path, const std::string& target) override {
@@ -120,8 +117,8 @@ bool UnsafeName(const std::string& name) {
   return strcasecmp(name.c_str(), ".git") == 0;
 }
 
-Status WriteTree(git_repository* repo, const git_tree* tree, const std::string& prefix,
-                 Sink* sink, ArchiveResult* result) {
+Status WriteTree(git_repository* repo, const git_tree* tree, const std::string& prefix, Sink* sink,
+                 ArchiveResult* result) {
   const size_t count = git_tree_entrycount(tree);
   for (size_t i = 0; i < count; ++i) {
     const git_tree_entry* entry = git_tree_entry_byindex(tree, i);
@@ -170,7 +167,8 @@ Status WriteTree(git_repository* repo, const git_tree* tree, const std::string& 
 }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool IsEmptyFolder(const std::string& path) {
@@ -191,7 +189,8 @@ Status Place(const std::string& temp, const std::string& out, bool over_empty_fo
   if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, out.c_str(), RENAME_NOREPLACE) == 0) {
     return Status::OK();
   }
-  if (errno == EEXIST) return Status::IOError("archive: " + out + " appeared meanwhile; not overwritten");
+  if (errno == EEXIST)
+    return Status::IOError("archive: " + out + " appeared meanwhile; not overwritten");
   if (errno != EINVAL && errno != ENOSYS) {
     return Status::FromErrno("archive: rename " + temp + " to", out, errno);
   }

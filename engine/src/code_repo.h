@@ -14,8 +14,7 @@ namespace lumodb {
 // Opens the repository at path itself (a work tree root, a .git folder or
 // a bare repository; folders above are not searched). whose names the
 // record the path came from in errors ("git.repo of run mnist/261128...").
-Status OpenCodeRepository(const std::string& path, const std::string& whose,
-                          git::Repository* out);
+Status OpenCodeRepository(const std::string& path, const std::string& whose, git::Repository* out);
 
 // The snapshot's repository and commit, opened.
 Status OpenSnapshot(const CodeSnapshot& snapshot, git::Repository* repo, git::Commit* commit);

@@ -39,8 +39,7 @@ std::string AbsolutePath(const std::string& path) {
 
 }  // namespace
 
-Status OpenCodeRepository(const std::string& path, const std::string& whose,
-                          git::Repository* out) {
+Status OpenCodeRepository(const std::string& path, const std::string& whose, git::Repository* out) {
   git::Init();
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
@@ -52,11 +51,10 @@ Status OpenCodeRepository(const std::string& path, const std::string& whose,
   int rc = git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
   if (rc != 0) {
     const git_error* e = git_error_last();
-    return Status::NotFound("no git repository at " + path + " (" + whose + ")" +
-                            (e != nullptr && e->message != nullptr
-                                 ? std::string(": ") + e->message
-                                 : std::string()) +
-                            "; pass --repo DIR naming a clone that holds its commits");
+    return Status::NotFound(
+        "no git repository at " + path + " (" + whose + ")" +
+        (e != nullptr && e->message != nullptr ? std::string(": ") + e->message : std::string()) +
+        "; pass --repo DIR naming a clone that holds its commits");
   }
   out->reset(raw);
   return Status::OK();
@@ -107,9 +105,9 @@ Status ResolveCodeSnapshot(const std::string& run_json, const std::string& repo_
     // Ours: {"error": ...}; lumo's: {"code": -1, "msg": ...}.
     std::string why = StringField(git_record, "error");
     if (why.empty()) why = StringField(git_record, "msg");
-    return Status::NotFound("run " + name + " has no code snapshot" +
-                            (why.empty() ? std::string(": its git record names no commit")
-                                         : ": " + why));
+    return Status::NotFound(
+        "run " + name + " has no code snapshot" +
+        (why.empty() ? std::string(": its git record names no commit") : ": " + why));
   }
   if (!IsHex(id) || id.size() < GIT_OID_MINPREFIXLEN || id.size() > GIT_OID_HEXSZ) {
     return Status::Corruption(std::string(id_key) + " of run " + name + " is '" + id +
@@ -124,7 +122,8 @@ Status ResolveCodeSnapshot(const std::string& run_json, const std::string& repo_
     if (repo_path.empty()) {
       return Status::NotFound("run " + name +
                               " records no repository (git.repo); pass --repo DIR naming a "
-                              "clone that holds commit " + id);
+                              "clone that holds commit " +
+                              id);
     }
   }
   repo_path = AbsolutePath(repo_path);

@@ -13,8 +13,8 @@ namespace lumodb {
 namespace {
 
 constexpr size_t kBlock = 512;
-constexpr size_t kRecord = 20 * kBlock;    // tar's traditional record size
-constexpr size_t kFlushAt = 1 << 20;       // write out in pieces of about 1 MiB
+constexpr size_t kRecord = 20 * kBlock;            // tar's traditional record size
+constexpr size_t kFlushAt = 1 << 20;               // write out in pieces of about 1 MiB
 constexpr uint64_t kMaxOctal11 = 077777777777ULL;  // largest size in 11 octal digits
 
 // ustar header field offsets and widths.
@@ -77,13 +77,12 @@ Status TarWriter::AddDirectory(const std::string& path, uint32_t mode, int64_t m
   return AddEntry(path + "/", '5', mode, mtime, "", nullptr, 0);
 }
 
-Status TarWriter::AddFile(const std::string& path, uint32_t mode, int64_t mtime,
-                          const void* data, uint64_t size) {
+Status TarWriter::AddFile(const std::string& path, uint32_t mode, int64_t mtime, const void* data,
+                          uint64_t size) {
   return AddEntry(path, '0', mode, mtime, "", data, size);
 }
 
-Status TarWriter::AddSymlink(const std::string& path, const std::string& target,
-                             int64_t mtime) {
+Status TarWriter::AddSymlink(const std::string& path, const std::string& target, int64_t mtime) {
   return AddEntry(path, '2', 0777, mtime, target, nullptr, 0);
 }
 
@@ -128,8 +127,7 @@ Status TarWriter::AddPaxHeader(const std::string& records) {
 }
 
 void TarWriter::AppendHeader(const std::string& name, const std::string& prefix, char type,
-                             uint32_t mode, uint64_t size, int64_t mtime,
-                             const std::string& link) {
+                             uint32_t mode, uint64_t size, int64_t mtime, const std::string& link) {
   char h[kBlock];
   std::memset(h, 0, sizeof(h));
   PutString(h + kName, kNameLen, name);
@@ -185,8 +183,7 @@ Status TarWriter::Finish() {
   if (finished_) return Status::IllegalState("tar " + path_ + ": finished twice");
   finished_ = true;
   const size_t end = 2 * kBlock;
-  size_t total = static_cast<size_t>((written_ + end + kRecord - 1) / kRecord * kRecord -
-                                     written_);
+  size_t total = static_cast<size_t>((written_ + end + kRecord - 1) / kRecord * kRecord - written_);
   buffer_.append(total, '\0');
   written_ += total;
   return Flush();

@@ -39,8 +39,8 @@ Status ResolveCodeSnapshot(const std::string& run_json, const std::string& repo_
                            CodeSnapshot* out);
 
 struct ArchiveResult {
-  size_t files = 0;     // regular files and symlinks written
-  uint64_t bytes = 0;   // their content bytes
+  size_t files = 0;    // regular files and symlinks written
+  uint64_t bytes = 0;  // their content bytes
   // Entries not written, each "path: why" (submodules: their commit, which
   // lives in another repository; an empty folder stands in their place).
   std::vector<std::string> skipped;
