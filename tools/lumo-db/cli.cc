@@ -38,4 +38,12 @@ Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* ou
   return Status::OK();
 }
 
+Status RetrieveRun(const Common& common, const std::string& test_name, const std::string& exp,
+                   std::string* json) {
+  std::unique_ptr<Watcher> watcher;
+  Status s = OpenWatcher(common, true, &watcher);
+  if (!s.ok()) return s;
+  return watcher->retrieve(test_name, exp, json, nullptr);
+}
+
 }  // namespace lumodb::cli

@@ -43,6 +43,14 @@ void Warn(const std::string& message);
 // Opens the index with the roots from lumo's config and the shared options;
 // with load, brings it up to date first (unless --no-load).
 Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* out);
+// One run's JSON through OpenWatcher(common, true) and Watcher::retrieve
+// (an ambiguous test_name is kAmbiguous, its message listing the runs).
+Status RetrieveRun(const Common& common, const std::string& test_name, const std::string& exp,
+                   std::string* json);
+
+// Commands in their own files (cmd_<name>.cc).
+Command AddArchive(CLI::App& app, const Common& common);
+Command AddDiff(CLI::App& app, const Common& common);
 
 }  // namespace lumodb::cli
 

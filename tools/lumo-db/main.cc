@@ -20,6 +20,8 @@
 
 namespace {
 
+using lumodb::cli::AddArchive;
+using lumodb::cli::AddDiff;
 using lumodb::cli::Command;
 using lumodb::cli::Common;
 using lumodb::cli::Fail;
@@ -193,6 +195,8 @@ int main(int argc, char** argv) {
 
   // Commands that live in their own files (cmd_*.cc).
   std::vector<Command> commands;
+  commands.push_back(AddArchive(app, common));
+  commands.push_back(AddDiff(app, common));
 
   std::vector<CLI::App*> all = {query, show, dump, load, reindex, import};
   for (const Command& c : commands) all.push_back(c.app);

@@ -3,6 +3,7 @@
 #ifndef LUMODB_LUMODB_H_
 #define LUMODB_LUMODB_H_
 
+#include "lumodb/code.h"
 #include "lumodb/experiment.h"
 #include "lumodb/hooks.h"
 #include "lumodb/names.h"
