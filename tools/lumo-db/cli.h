@@ -44,6 +44,10 @@ void Warn(const std::string& message);
 // with load, brings it up to date first (unless --no-load).
 Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* out);
 
+// lumo-db rerun (cmd_rerun.cc) and lumo-db lineage (cmd_lineage.cc).
+Command AddRerun(CLI::App& app, const Common& common);
+Command AddLineage(CLI::App& app, const Common& common);
+
 }  // namespace lumodb::cli
 
 #endif  // LUMODB_TOOLS_CLI_H_
