@@ -203,6 +203,30 @@ class RerunCliTest : public ::testing::Test {
   int calls_ = 0;
 };
 
+TEST_F(RerunCliTest, HelpAndUsageErrors) {
+  Result app = Cli({"--help"});
+  EXPECT_THAT(app.out, HasSubstr("rerun"));
+  EXPECT_THAT(app.out, HasSubstr("lineage"));
+  Result help = Cli({"rerun", "--help"});
+  EXPECT_EQ(help.code, 0) << help.err;
+  for (const char* word : {"--dry-run", "--detach", "--cwd", "--exp", "--key=value",
+                           "--no-flag", "LUMO_RERUN_FROM", "Examples"}) {
+    EXPECT_THAT(help.out, HasSubstr(word));
+  }
+  help = Cli({"lineage", "--help"});
+  EXPECT_EQ(help.code, 0) << help.err;
+  EXPECT_THAT(help.out, HasSubstr("--format"));
+
+  Result none = Cli({"rerun"});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_THAT(none.err, HasSubstr("TEST_NAME"));
+  Result bogus = Cli({"rerun", "--bogus", "261128.000.aat"});
+  EXPECT_EQ(bogus.code, 2);
+  EXPECT_THAT(bogus.err, HasSubstr("--bogus"));
+  EXPECT_EQ(Cli({"lineage"}).code, 2);
+  EXPECT_EQ(Cli({"lineage", "261128.000.aat"}).code, 1);
+}
+
 TEST_F(RerunCliTest, TrainerRerunWithChangedFlagsRecordsArgvParamsAndLineage) {
   const std::string original = Train("0.1", 1);
   const std::string rerun = Rerun({original, "--seed=2", "--lr", "0.05"});

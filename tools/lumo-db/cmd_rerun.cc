@@ -87,7 +87,7 @@ int RunRerun(const Common& shared, RerunArgs& a, CLI::App* app) {
   s = WaitRerun(child, &exit_status, &started);
   if (!s.ok()) return Fail(s);
   if (!started) {
-    std::cerr << "lumo-db: the rerun's program recorded no run as " << child.test_name
+    std::cerr << "lumo-db: the rerun's program recorded no run in " << child.info_dir
               << " (exit status " << exit_status << ")\n";
   }
   return exit_status;
