@@ -63,7 +63,10 @@ Result RunProgram(const std::string& program, const std::vector<std::string>& ar
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv = *e;
     std::string name = kv.substr(0, kv.find('='));
-    if (name == "HOME" || name == "LUMODB_DB" || name == "LUMO_EXP_TEST_NAME") continue;
+    if (name == "HOME" || name == "LUMODB_DB" || name == "LUMO_EXP_TEST_NAME" ||
+        name == "LUMO_RERUN_FROM" || name == "LUMO_RERUN_REPEAT") {
+      continue;
+    }
     env_s.push_back(kv);
   }
   env_s.push_back("HOME=" + home);

@@ -215,8 +215,31 @@ Status Experiment::Impl::Start() {
     hooks_info[hook->name()] = {{"loaded", true}, {"msg", ""}};
   }
   AppendInfo("hooks", hooks_info.dump(), hooks_info);
+  RecordRerunOrigin();
   RunHooks("on_start", [this](ExpHook& h) { h.on_start(*self_); });
   return writer_->Flush(false);
+}
+
+// `lumo-db rerun` starts its child with LUMO_RERUN_FROM (the original's
+// test_name) and LUMO_RERUN_REPEAT (the depth of the chain).
+void Experiment::Impl::RecordRerunOrigin() {
+  const char* from = std::getenv("LUMO_RERUN_FROM");
+  if (from == nullptr || *from == '\0') return;
+  if (!IsValidTestName(from)) {
+    if (options_.warn_to_stderr) {
+      std::fprintf(stderr, "lumo-db: warning: LUMO_RERUN_FROM='%s' is not a test_name; "
+                   "run %s records no rerun origin\n", from, test_name_.c_str());
+    }
+    return;
+  }
+  long repeat = 1;
+  if (const char* r = std::getenv("LUMO_RERUN_REPEAT")) {
+    char* end = nullptr;
+    long n = std::strtol(r, &end, 10);
+    if (end != r && *end == '\0' && n >= 1 && n <= 1000000) repeat = n;
+  }
+  nlohmann::json rerun = {{"from", from}, {"repeat", repeat}};
+  AppendInfo("rerun", rerun.dump(), rerun);
 }
 
 Status Experiment::Impl::AppendInfo(const std::string& key,

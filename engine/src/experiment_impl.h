@@ -59,6 +59,7 @@ class Experiment::Impl {
   Status CheckStarted(const char* call) const;
   Status AppendInfo(const std::string& key, const std::string& compact_json,
                     const nlohmann::json& value);
+  void RecordRerunOrigin();
   Status RecordEnd(int code, int signal);
   void RecordException(const std::string& type, const std::string& content);
   template <typename Fn>

@@ -306,8 +306,13 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
   std::map<std::string, nlohmann::json> info;
   std::string text;
   const std::vector<std::string> info_names = ListAt(dirfd.fd, "info");
+  // A folder with only lumo's rerun record (and no lumo-db journal) is a
+  // rerun whose child failed before it started: a run that never started.
+  bool never_started = false;
   if (!std::binary_search(info_names.begin(), info_names.end(), "test_name.json")) {
-    return Status::NotFound("not a run: no info/test_name.json");
+    never_started = std::binary_search(info_names.begin(), info_names.end(), "rerun.json") &&
+                    ::faccessat(dirfd.fd, "journal", F_OK, 0) != 0;
+    if (!never_started) return Status::NotFound("not a run: no info/test_name.json");
   }
   for (const std::string& name : info_names) {
     const std::string rel = "info/" + name;
@@ -428,6 +433,13 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
                  std::abs(now_start - start->pinfo->pstart) <= 0.5;
     rec->status = alive ? fbs::Status::Running : fbs::Status::Killed;
     if (alive) start->pinfo->host = HostName();
+  }
+  if (never_started) {
+    rec->status = fbs::Status::NotStarted;
+    // Its only time: when the rerun record was written.
+    if (::fstatat(dirfd.fd, "info/rerun.json", &st, 0) == 0) {
+      rec->start_us = int64_t{st.st_mtim.tv_sec} * 1000000 + st.st_mtim.tv_nsec / 1000;
+    }
   }
   rec->start = std::move(start);
 

@@ -146,6 +146,7 @@ Status BuildRunJson(Index* index, const std::string& exp,
     std::unique_ptr<rocksdb::Iterator> it(
         index->db()->NewIterator(rocksdb::ReadOptions(), index->cf(kReruns)));
     nlohmann::json reruns = nlohmann::json::array();
+    std::string from;
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       std::string_view rest(it->key().data() + prefix.size(),
                             it->key().size() - prefix.size());
@@ -153,11 +154,18 @@ Status BuildRunJson(Index* index, const std::string& exp,
       if (z == std::string_view::npos) continue;
       if (rest.substr(0, z) == "to") {
         reruns.push_back(std::string(rest.substr(z + 1)));
+      } else if (rest.substr(0, z) == "from") {
+        from = std::string(rest.substr(z + 1));
       }
     }
     if (!reruns.empty()) {
       if (!j["rerun"].is_object()) j["rerun"] = nlohmann::json::object();
       j["rerun"]["reruns"] = reruns;
+    }
+    // Known only from the original's side (lumo's rerun_at): still shown.
+    if (!from.empty() && !(j["rerun"].is_object() && j["rerun"].contains("from"))) {
+      if (!j["rerun"].is_object()) j["rerun"] = nlohmann::json::object();
+      j["rerun"]["from"] = from;
     }
   }
   j["journal"] = {{"path", rec.journal_path},

@@ -276,6 +276,8 @@ const char* StatusName(int status) {
       return "failed";
     case RunStatus::Killed:
       return "killed";
+    case RunStatus::NotStarted:
+      return "not_started";
   }
   return "unknown";
 }

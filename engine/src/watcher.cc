@@ -325,10 +325,11 @@ class WatcherImpl : public Watcher {
     std::vector<Filter> all = q.filters;
     if (!q.status.empty()) {
       static const std::set<std::string> kStatuses = {"running", "finished",
-                                                      "failed", "killed"};
+                                                      "failed", "killed",
+                                                      "not_started"};
       if (kStatuses.count(q.status) == 0) {
         return Status::InvalidArgument("status '" + q.status +
-                                       "' is not one of running, finished, failed, killed");
+                                       "' is not one of running, finished, failed, killed, not_started");
       }
       all.push_back(Filter{"status", "==", q.status});
     }

@@ -52,6 +52,10 @@ Status RetrieveRun(const Common& common, const std::string& test_name, const std
 Command AddArchive(CLI::App& app, const Common& common);
 Command AddDiff(CLI::App& app, const Common& common);
 
+// lumo-db rerun (cmd_rerun.cc) and lumo-db lineage (cmd_lineage.cc).
+Command AddRerun(CLI::App& app, const Common& common);
+Command AddLineage(CLI::App& app, const Common& common);
+
 }  // namespace lumodb::cli
 
 #endif  // LUMODB_TOOLS_CLI_H_

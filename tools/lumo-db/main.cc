@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   query->add_option("filters", filter_words,
                     "FIELD OP VALUE, OP one of == != < <= > >= ~ (regex); all must hold");
   query->add_option("--exp", q.exp_name, "Only runs of this exp_name");
-  query->add_option("--status", q.status, "running, finished, failed or killed");
+  query->add_option("--status", q.status, "running, finished, failed, killed or not_started");
   query->add_option("--sort", sort,
                     "Field to sort by; a leading '-' (or --desc) sorts descending. "
                     "Default: start time, newest first");
@@ -197,6 +197,8 @@ int main(int argc, char** argv) {
   std::vector<Command> commands;
   commands.push_back(AddArchive(app, common));
   commands.push_back(AddDiff(app, common));
+  commands.push_back(AddRerun(app, common));
+  commands.push_back(AddLineage(app, common));
 
   std::vector<CLI::App*> all = {query, show, dump, load, reindex, import};
   for (const Command& c : commands) all.push_back(c.app);

@@ -8,6 +8,7 @@
 #include "lumodb/hooks.h"
 #include "lumodb/names.h"
 #include "lumodb/options.h"
+#include "lumodb/rerun.h"
 #include "lumodb/status.h"
 #include "lumodb/version.h"
 #include "lumodb/watcher.h"
