@@ -514,5 +514,68 @@ TEST_F(RerunLumoTest, RealRerunOfALumoRunWritesLumosRerunRecord) {
             "--exp mnist.mlp --lr 0.1 --seed 9 --epochs 4 ");
 }
 
+// --checkout: the original's code snapshot is written into a temporary
+// folder and the command runs there, in the recorded folder's place inside
+// the repository, not in the edited working tree.
+TEST_F(RerunLumoTest, CheckoutRunsTheSnapshotNotTheEditedWorkTree) {
+  const std::string repo = dir_ / "proj";
+  auto git = [&](const Words& args) {
+    Words all = {"-C", repo, "-c", "user.name=t", "-c", "user.email=t@t"};
+    all.insert(all.end(), args.begin(), args.end());
+    Result r = testing::RunProgram("/usr/bin/git", all, home_, work_,
+                                   dir_ / ("git" + std::to_string(calls_++)));
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r.out;
+  };
+  std::filesystem::create_directories(repo + "/sub");
+  git({"init", "-q", "-b", "main"});
+  testing::WriteFile(repo + "/sub/run.sh", "echo v1 \"$@\" > \"$OUT\"; pwd >> \"$OUT\"\n");
+  git({"add", "-A"});
+  git({"commit", "-q", "-m", "v1"});
+  const std::string commit = Lines(git({"rev-parse", "HEAD"}))[0];
+  testing::WriteFile(repo + "/sub/run.sh", "echo v2 > \"$OUT\"\n");  // edited since
+
+  const std::string run_dir = tree_ + "/experiments/mnist.mlp/261128.000.d6t";
+  testing::WriteFile(run_dir + "/info/execute.json",
+                     json({{"repo", repo}, {"cwd", repo + "/sub"}, {"exec_file", "run.sh"},
+                           {"exec_bin", "/bin/sh"},
+                           {"exec_argv", {"run.sh", "--seed", "1"}}}).dump());
+  testing::WriteFile(run_dir + "/info/git.json",
+                     json({{"commit", commit.substr(0, 8)}, {"repo", repo}}).dump());
+  testing::WriteFile(home_ + "/.lumorc.json", json({{"exp_root", dir_ / "own"}}).dump());
+  Import();
+
+  Result dry = Cli({"rerun", "--checkout", "--dry-run", "261128.000.d6t", "--seed=2"});
+  ASSERT_EQ(dry.code, 0) << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("cwd: '<checkout>/sub'\n"));
+  EXPECT_THAT(dry.out, HasSubstr("checkout: " + commit + " from " + repo));
+
+  const std::string tmp = dir_ / "tmp";
+  ASSERT_EQ(::mkdir(tmp.c_str(), 0755), 0);
+  const std::string out = dir_ / "out.txt";
+  Result r = testing::RunProgram(testing::BinPath("lumo-db"),
+                                 {"rerun", "--checkout", "261128.000.d6t", "--seed=2"}, home_,
+                                 work_, dir_ / "checkout", {{"OUT", out}, {"TMPDIR", tmp}});
+  EXPECT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> lines = Lines(testing::ReadFile(out));
+  ASSERT_EQ(lines.size(), 2u) << testing::ReadFile(out);
+  EXPECT_EQ(lines[0], "v1 --seed 2");
+  EXPECT_THAT(lines[1], ::testing::StartsWith(tmp + "/lumodb-rerun-"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith("/code/sub"));
+  EXPECT_THAT(r.err, HasSubstr("checked out in " + lines[1]));
+  // The user's working tree is as it was.
+  EXPECT_EQ(testing::ReadFile(repo + "/sub/run.sh"), "echo v2 > \"$OUT\"\n");
+
+  // No snapshot to check out: named, nothing run.
+  testing::WriteFile(run_dir + "/info/git.json", json({{"repo", repo}}).dump());
+  Cli({"import", tree_ + "/experiments"});
+  Result none = Cli({"rerun", "--checkout", "261128.000.d6t"});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_THAT(none.err, HasSubstr("261128.000.d6t"));
+  Result both = Cli({"rerun", "--checkout", "--cwd", work_, "261128.000.d6t"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_THAT(both.err, HasSubstr("--cwd"));
+}
+
 }  // namespace
 }  // namespace lumodb

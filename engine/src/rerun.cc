@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lumodb/code.h"
 #include "lumodb/watcher.h"
 #include "markers.h"
 #include "process_info.h"
@@ -98,6 +99,10 @@ std::string RerunCommand::ShellLine() const { return ShellJoin(argv); }
 
 std::string RerunCommand::DryRunText() const {
   std::string out = ShellLine() + "\ncwd: " + ShellQuote(cwd) + "\n";
+  if (!checkout_commit.empty() && !checked_out) {
+    out += "checkout: " + checkout_commit + " from " + ShellQuote(checkout_repo) +
+           " into a new temporary folder (<checkout>)\n";
+  }
   for (const auto& [name, value] : env) {
     out += "env: " + name + "=" + ShellQuote(value) + "\n";
   }
@@ -142,7 +147,28 @@ Status PlanRerun(Watcher& watcher, const std::string& test_name,
   if (!s.ok()) return s;
   c.argv.insert(c.argv.end(), merged.begin(), merged.end());
 
-  if (!options.cwd.empty()) {
+  if (options.checkout && !options.cwd.empty()) {
+    return Status::InvalidArgument(
+        "--checkout runs in the snapshot's copy of the recorded folder; --cwd " + options.cwd +
+        " cannot be used with it");
+  }
+  if (options.checkout) {
+    CodeSnapshot snapshot;
+    s = ResolveCodeSnapshot(text, options.repo, &snapshot);
+    if (!s.ok()) return s;
+    c.checkout_commit = snapshot.commit;
+    c.checkout_repo = snapshot.repo;
+    // The recorded folder's place in the recorded repository.
+    const std::string cwd = Str(*exec, "cwd");
+    const std::string repo =
+        run.contains("git") && run["git"].is_object() ? Str(run["git"], "repo") : "";
+    std::filesystem::path rel =
+        std::filesystem::path(cwd).lexically_relative(std::filesystem::path(repo));
+    if (!cwd.empty() && !repo.empty() && !rel.empty() && *rel.begin() != "..") {
+      c.checkout_subdir = rel == "." ? "" : rel.string();
+    }
+    c.cwd = "<checkout>" + (c.checkout_subdir.empty() ? "" : "/" + c.checkout_subdir);
+  } else if (!options.cwd.empty()) {
     std::error_code ec;
     c.cwd = std::filesystem::absolute(options.cwd, ec).lexically_normal().string();
     if (ec || !IsDir(c.cwd)) {
@@ -162,10 +188,46 @@ Status PlanRerun(Watcher& watcher, const std::string& test_name,
   c.repeat = NextRepeat(run);
   c.env = {{"LUMO_RERUN_FROM", test_name},
            {"LUMO_RERUN_REPEAT", std::to_string(c.repeat)}};
-  const char* home = std::getenv("HOME");
-  s = Roots::FromLumoConfig(home != nullptr ? home : "/", c.cwd, &c.roots);
-  if (!s.ok()) return s;
+  if (!options.checkout) {
+    const char* home = std::getenv("HOME");
+    s = Roots::FromLumoConfig(home != nullptr ? home : "/", c.cwd, &c.roots);
+    if (!s.ok()) return s;
+  }
   *out = std::move(c);
+  return Status::OK();
+}
+
+Status CheckoutRerun(RerunCommand* c) {
+  if (c->checkout_commit.empty() || c->checked_out) return Status::OK();
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") +
+                        "/lumodb-rerun-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Status::FromErrno("create a folder for the checkout", pattern, errno);
+  }
+  CodeSnapshot snapshot;
+  snapshot.run = c->from_exp_name + "/" + c->from_test_name;
+  snapshot.repo = c->checkout_repo;
+  snapshot.commit = c->checkout_commit;
+  snapshot.recorded_id = c->checkout_commit;
+  const std::string tree = pattern + "/code";
+  Status s = ArchiveCode(snapshot, tree, nullptr);
+  if (!s.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(pattern, ec);
+    return s;
+  }
+  c->cwd = c->checkout_subdir.empty() ? tree : tree + "/" + c->checkout_subdir;
+  if (!IsDir(c->cwd)) {
+    // The working folder held no tracked file: git keeps no empty folder.
+    std::error_code ec;
+    std::filesystem::create_directories(c->cwd, ec);
+    if (ec) return Status::IOError("create " + c->cwd + ": " + ec.message());
+  }
+  const char* home = std::getenv("HOME");
+  s = Roots::FromLumoConfig(home != nullptr ? home : "/", c->cwd, &c->roots);
+  if (!s.ok()) return s;
+  c->checked_out = true;
   return Status::OK();
 }
 

@@ -51,7 +51,8 @@ int RunRerun(const Common& shared, RerunArgs& a, CLI::App* app) {
   if (words.empty() || words[0].compare(0, 1, "-") == 0) {
     std::cerr << "lumo-db: rerun needs a TEST_NAME"
               << (words.empty() ? "" : ", not the option " + words[0]) << "\n"
-              << "usage: lumo-db rerun [--exp NAME] [--cwd DIR] [--dry-run] [--detach] "
+              << "usage: lumo-db rerun [--exp NAME] [--cwd DIR] [--checkout [--repo DIR]] "
+                 "[--dry-run] [--detach] "
                  "TEST_NAME [--key=value | --key value | --flag | --no-flag]... [-- ARG...]\n";
     return kExitUsage;
   }
@@ -71,9 +72,15 @@ int RunRerun(const Common& shared, RerunArgs& a, CLI::App* app) {
     return std::cout ? kExitOk : kExitFailed;
   }
 
+  Status s = CheckoutRerun(&command);
+  if (!s.ok()) return Fail(s);
+  if (command.checked_out) {
+    std::cerr << "lumo-db: code of commit " << command.checkout_commit << " checked out in "
+              << command.cwd << " (left there)\n";
+  }
   IgnoreInterrupts ignore;
   RerunProcess child;
-  Status s = StartRerun(command, a.detach, &child);
+  s = StartRerun(command, a.detach, &child);
   if (!s.ok()) return Fail(s);
   if (a.detach) {
     std::cout << child.test_name << "\n";
@@ -110,6 +117,12 @@ Command AddRerun(CLI::App& app, const Common& common) {
                     "exp_name of the original, when its test_name is ambiguous");
   rerun->add_option("--cwd", args->options.cwd,
                     "Run in this folder instead of the recorded one");
+  rerun->add_flag("--checkout", args->options.checkout,
+                  "Run the original's code snapshot (its git record), written into a "
+                  "new temporary folder, instead of the code on disk now");
+  rerun->add_option("--repo", args->options.repo,
+                    "With --checkout: the repository holding the snapshot "
+                    "(default: the run's git.repo)");
   rerun->add_flag("--dry-run", args->dry_run,
                   "Print the command (one shell-quoted line), its folder and the "
                   "environment changes; run nothing");
@@ -133,7 +146,8 @@ Command AddRerun(CLI::App& app, const Common& common) {
       "Examples:\n"
       "  lumo-db rerun 261128.004.7et --seed=2\n"
       "  lumo-db rerun --dry-run 261128.004.7et --lr 0.05 --no-augment\n"
-      "  lumo-db rerun --detach --cwd /tmp/work 261128.004.7et --epochs=50 -- extra.txt");
+      "  lumo-db rerun --detach --cwd /tmp/work 261128.004.7et --epochs=50 -- extra.txt\n"
+      "  lumo-db rerun --checkout --repo ~/src/project 261128.004.7et --seed=3");
   });
   return {rerun, [&common, args, rerun] { return RunRerun(common, *args, rerun); }};
 }

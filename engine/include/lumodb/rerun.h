@@ -40,6 +40,13 @@ struct RerunOptions {
   std::vector<std::string> overrides;
   // Working folder; empty: the one the original recorded.
   std::string cwd;
+  // Run the original's code snapshot (its git record, lumodb/code.h), not
+  // the code on disk now: CheckoutRerun writes the snapshot's files into a
+  // new temporary folder and the command runs there, in the recorded
+  // working folder's place within the repository.
+  bool checkout = false;
+  // Repository that holds the snapshot; empty: the run's git.repo.
+  std::string repo;
 };
 
 struct RerunCommand {
@@ -56,6 +63,12 @@ struct RerunCommand {
   // started in cwd resolves them.
   Roots roots;
 
+  // With RerunOptions::checkout: the snapshot commit and repository, and
+  // the working folder's path inside the repository ("" for its root).
+  // cwd is "<checkout>/<subdir>" until CheckoutRerun sets the real folder.
+  std::string checkout_commit, checkout_repo, checkout_subdir;
+  bool checked_out = false;
+
   // The command as one line a POSIX shell runs as it is.
   std::string ShellLine() const;
   // ShellLine, then "cwd: DIR", then one "env: NAME=VALUE" line per
@@ -69,6 +82,13 @@ struct RerunCommand {
 // bad override; Ambiguous for a test_name of several exp_names.
 Status PlanRerun(Watcher& watcher, const std::string& test_name,
                  const RerunOptions& options, RerunCommand* out);
+
+// With options.checkout: writes the snapshot's files into a new folder
+// under $TMPDIR (lumodb-rerun-XXXXXX/code), points command->cwd at the
+// working folder inside it and resolves the roots from there. The folder
+// is left for the user (it is where the rerun's code is). Errors name the
+// commit and repository.
+Status CheckoutRerun(RerunCommand* command);
 
 struct RerunProcess {
   int pid = -1;
