@@ -476,6 +476,18 @@ TEST_F(RerunLumoTest, NeverStartedRerunIsShownAsSuchAndInTheLineage) {
   Result rerun = Cli({"rerun", "--cwd", work_, "261128.008.fft"});
   EXPECT_EQ(rerun.code, 1);
   EXPECT_THAT(rerun.err, HasSubstr("never started"));
+
+  // Exported back to lumo's layout it is still only its rerun record.
+  const std::string out = dir_ / "exported";
+  Result dumped = Cli({"dump", "--format", "lumo-dir", out, "261128.008.fft"});
+  ASSERT_EQ(dumped.code, 0) << dumped.err;
+  EXPECT_FALSE(std::filesystem::exists(out + "/mnist.mlp/261128.008.fft/info/test_name.json"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/mnist.mlp/261128.008.fft/info/rerun.json"));
+  Result again = Cli({"--db", dir_ / "db2", "import", out});
+  ASSERT_EQ(again.code, 0) << again.err;
+  Result shown = Cli({"--db", dir_ / "db2", "show", "261128.008.fft", "--format", "jsonl"});
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  EXPECT_EQ(json::parse(shown.out)["status"], "not_started");
 }
 
 TEST_F(RerunLumoTest, RealRerunOfALumoRunWritesLumosRerunRecord) {

@@ -161,6 +161,11 @@ Status CollectRun(Index* index, const std::string& tz, const std::string& exp,
     derived["exception"] = ojson{{"exception_type", rec.exception->exception_type},
                                  {"exception_content", rec.exception->exception_content}};
   }
+  if (rec.status == fbs::Status::NotStarted) {
+    // A rerun that never started is only its rerun record in lumo's tree;
+    // a test_name.json would make it a run on the next import.
+    derived.clear();
+  }
   if (from_lumo) {
     // lumo's records as lumo wrote them (its lost rerun links included);
     // the record fills in only what lumo's files lacked.
