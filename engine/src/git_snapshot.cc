@@ -45,8 +45,10 @@ void Backoff() {
 class FileLock {
  public:
   FileLock() = default;
-  ~FileLock() {
+  ~FileLock() { Release(); }
+  void Release() {
     if (fd_ >= 0) ::close(fd_);  // releases the flock
+    fd_ = -1;
   }
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
@@ -274,6 +276,9 @@ class Snapshotter {
     // work tree then needs no tree written at all. A failed save only costs
     // speed next time.
     if (owns_index_) git_index_write(index);
+    // The commit and the branch need no lock: the branch moves by
+    // compare-and-swap.
+    lock_.Release();
     return Status::OK();
   }
 
