@@ -273,9 +273,10 @@ class Snapshotter {
     rc = git_index_write_tree(&tree_oid_, index);
     if (rc < 0) return git::Error(rc, "write the snapshot tree of " + workdir_);
     // Saved after write_tree so the tree cache goes with it: an unchanged
-    // work tree then needs no tree written at all. A failed save only costs
-    // speed next time.
-    if (owns_index_) git_index_write(index);
+    // work tree then needs no tree written at all. With nothing changed
+    // there is nothing to save (stat data the diff refreshed, it saved
+    // itself). A failed save only costs speed next time.
+    if (owns_index_ && n > 0) git_index_write(index);
     // The commit and the branch need no lock: the branch moves by
     // compare-and-swap.
     lock_.Release();
