@@ -3,6 +3,8 @@
 // processes snapshotting at once, the hook through real runs and lumo-db.
 #include "git_snapshot.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -400,6 +402,28 @@ TEST_F(GitSnapshotTest, LockedBranchIsRetriedThenRecorded) {
   ASSERT_TRUE(status_.ok()) << status_.ToString();
   EXPECT_FALSE(moved.contains("branch_error")) << moved.dump();
   EXPECT_EQ(GitOut({"rev-parse", "lumo_experiments"}), moved["snapshot"]);
+  EXPECT_THAT(LockFiles(), ::testing::IsEmpty());
+}
+
+TEST_F(GitSnapshotTest, BusyPrivateIndexFallsBackToAReadOnlyView) {
+  InitRepo();
+  json first = Snap();
+  ASSERT_TRUE(status_.ok()) << status_.ToString();
+  const std::string index = repo_ + "/.git/lumodb/index";
+  const std::string saved = testing::ReadFile(index);
+  // Another snapshot holds the private index and does not let go.
+  int fd = ::open((repo_ + "/.git/lumodb/index.mutex").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  Write("a.txt", "while the index is busy\n");
+  GitSnapshotOptions options;
+  options.index_wait_ms = 100;
+  json r = Snap(options);
+  ::close(fd);
+  ASSERT_TRUE(status_.ok()) << status_.ToString();
+  EXPECT_EQ(Show(r["snapshot"], "a.txt"), "while the index is busy");
+  EXPECT_EQ(GitOut({"rev-parse", "lumo_experiments"}), r["snapshot"]);
+  EXPECT_EQ(testing::ReadFile(index), saved);  // not ours to write
   EXPECT_THAT(LockFiles(), ::testing::IsEmpty());
 }
 
