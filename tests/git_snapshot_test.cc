@@ -500,7 +500,8 @@ TEST_F(GitSnapshotTest, HookRecordsGitAndLumoDbShowsIt) {
                                     dir_ / "show");
   ASSERT_EQ(show.code, 0) << show.err;
   json shown = json::parse(show.out);
-  json git = shown.contains("git") ? shown["git"] : shown["info"]["git"];
+  ASSERT_TRUE(shown.contains("git")) << show.out;
+  json git = shown["git"];
   const std::string snap = GitOut({"rev-parse", "lumo_experiments"});
   EXPECT_EQ(git["snapshot"], snap) << show.out;
   EXPECT_EQ(git["commit"], snap.substr(0, 8));
