@@ -245,7 +245,10 @@ class Snapshotter {
     // Refreshes stat data of files touched but not changed, so they are not
     // hashed again next time.
     if (owns_index_) opts.flags |= GIT_DIFF_UPDATE_INDEX;
-    opts.ignore_submodules = GIT_SUBMODULE_IGNORE_DIRTY;
+    // Submodules are read below, not by the diff: libgit2 1.5.1's submodule
+    // lookup parses .gitmodules with a regex that leaks on every no-match
+    // (libgit2 PR #6382).
+    opts.ignore_submodules = GIT_SUBMODULE_IGNORE_ALL;
     git_diff* raw = nullptr;
     int rc = git_diff_index_to_workdir(&raw, repo_.get(), index, &opts);
     git::Diff diff(raw);
@@ -270,17 +273,49 @@ class Snapshotter {
         git_index_remove_bypath(index, path.c_str());
       }
     }
+    const bool moved_submodules = UpdateSubmodules();
     rc = git_index_write_tree(&tree_oid_, index);
     if (rc < 0) return git::Error(rc, "write the snapshot tree of " + workdir_);
     // Saved after write_tree so the tree cache goes with it: an unchanged
     // work tree then needs no tree written at all. With nothing changed
     // there is nothing to save (stat data the diff refreshed, it saved
     // itself). A failed save only costs speed next time.
-    if (owns_index_ && n > 0) git_index_write(index);
+    if (owns_index_ && (n > 0 || moved_submodules)) git_index_write(index);
     // The commit and the branch need no lock: the branch moves by
     // compare-and-swap.
     lock_.Release();
     return Status::OK();
+  }
+
+  // Points each submodule's entry at the commit checked out in it (left as
+  // it is when the submodule is not checked out, as git does). True when an
+  // entry moved.
+  bool UpdateSubmodules() {
+    git_index* index = index_.get();
+    std::vector<git_index_entry> links;
+    std::vector<std::string> paths;
+    const size_t count = git_index_entrycount(index);
+    for (size_t i = 0; i < count; ++i) {
+      const git_index_entry* e = git_index_get_byindex(index, i);
+      if (e->mode == GIT_FILEMODE_COMMIT && GIT_INDEX_ENTRY_STAGE(e) == 0) {
+        links.push_back(*e);
+        paths.push_back(e->path);
+      }
+    }
+    bool moved = false;
+    for (size_t i = 0; i < links.size(); ++i) {
+      git_repository* raw = nullptr;
+      if (git_repository_open(&raw, (workdir_ + paths[i]).c_str()) < 0) continue;
+      git::Repository sub(raw);
+      git_oid checked_out;
+      if (git_reference_name_to_id(&checked_out, raw, "HEAD") < 0) continue;
+      if (git_oid_equal(&checked_out, &links[i].id)) continue;
+      git_index_entry entry = links[i];
+      entry.path = paths[i].c_str();
+      entry.id = checked_out;
+      if (git_index_add(index, &entry) == 0) moved = true;
+    }
+    return moved;
   }
 
   // changed, dirty and submodules, from the index and the two trees.
