@@ -16,6 +16,16 @@ extern char** environ;
 
 namespace lumodb::testing {
 
+namespace {
+
+// The tests run in the build tree, inside lumo-db's own git work tree: runs
+// they record (in this process or in children, which inherit it) must not
+// commit snapshots to lumo-db's repository. The GitCommit tests turn it back
+// on for the children they start in repositories of their own.
+const bool kNoGitSnapshots = [] { return ::setenv("LUMODB_GIT_SNAPSHOT", "0", 1) == 0; }();
+
+}  // namespace
+
 TempDir::TempDir() {
   const char* tmp = getenv("TMPDIR");
   std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/lumodb-test-XXXXXX";
@@ -67,6 +77,7 @@ Result RunProgram(const std::string& program, const std::vector<std::string>& ar
         name == "LUMO_RERUN_FROM" || name == "LUMO_RERUN_REPEAT") {
       continue;
     }
+    if (env.count(name) != 0) continue;  // overridden below; getenv takes the first
     env_s.push_back(kv);
   }
   env_s.push_back("HOME=" + home);

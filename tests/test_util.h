@@ -40,7 +40,9 @@ struct Result {
 
 // Runs program (a path) with args in cwd, with HOME=home and extra env on
 // top of this process's environment (less LUMODB_DB, LUMO_EXP_TEST_NAME,
-// LUMO_RERUN_FROM and LUMO_RERUN_REPEAT); stdout and stderr go through files named
+// LUMO_RERUN_FROM and LUMO_RERUN_REPEAT; env wins over a variable of the
+// same name). The test binary sets LUMODB_GIT_SNAPSHOT=0 for itself and its
+// children, so no run snapshots lumo-db's own repository. stdout and stderr go through files named
 // <capture_prefix>.out / .err. No core dumps.
 Result RunProgram(const std::string& program, const std::vector<std::string>& args,
                   const std::string& home, const std::string& cwd,

@@ -14,6 +14,8 @@ rm -rf "$demo"
 mkdir -p "$demo"
 cd "$demo"
 export HOME="$demo"
+# The demo runs inside lumo-db's own work tree: no code snapshots of it.
+export LUMODB_GIT_SNAPSHOT=0
 
 echo "== sweep: 18 runs (lr x seed), one that throws, one killed with SIGKILL"
 for lr in 0.01 0.03 0.05 0.1 0.3 1.0; do

@@ -60,6 +60,15 @@ Experiment::Impl::Impl(Experiment* self, std::string exp_name, Roots roots,
       options_(options) {
   if (status_.ok()) status_ = ValidateExpName(exp_name_);
   if (options_.default_hooks) {
+    // GitCommit first: the snapshot must not hold LastCmd's run_*.sh line of
+    // this very run.
+    const char* env = std::getenv("LUMODB_GIT_SNAPSHOT");
+    if (options_.git_snapshot && !(env != nullptr && std::string(env) == "0")) {
+      GitCommit::Options git;
+      git.branch = options_.git_branch;
+      git.max_file_bytes = options_.git_max_file_bytes;
+      hooks_.push_back(std::make_shared<GitCommit>(git));
+    }
     hooks_.push_back(std::make_shared<LastCmd>());
     hooks_.push_back(std::make_shared<lumodb::RecordAbort>());
     hooks_.push_back(std::make_shared<LockFile>());

@@ -1,4 +1,4 @@
-// The built-in hooks LastCmd, RecordAbort and LockFile, and the process-wide
+// The built-in hooks GitCommit, LastCmd, RecordAbort and LockFile, and the process-wide
 // handlers RecordAbort installs for std::terminate and fatal signals.
 #include "lumodb/hooks.h"
 
@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiment_impl.h"
+#include "git_snapshot.h"
 #include "lumodb/experiment.h"
 #include "lumodb/version.h"
 #include "process_info.h"
@@ -178,6 +179,23 @@ void LockFile::on_start(Experiment& exp) {
   nlohmann::json lock = LinkedVersions();
   for (const auto& [name, version] : extra_) lock[name] = version;
   Status s = exp.dump_info("lock", lock.dump());
+  if (!s.ok()) throw std::runtime_error(s.ToString());
+}
+
+// --- GitCommit ---
+
+void GitCommit::on_start(Experiment& exp) {
+  GitSnapshotOptions options;
+  options.branch = options_.branch;
+  if (options.branch.empty()) options.branch = exp.roots().dev_branch;
+  if (options.branch.empty()) options.branch = "lumo_experiments";
+  options.max_file_bytes = options_.max_file_bytes;
+  options.message = "lumo-db snapshot of " + exp.exp_name() + " " + exp.test_name() +
+                    "\n\ninfo_dir: " + exp.info_dir() + "\n";
+  nlohmann::json record;
+  // A snapshot that could not be taken says why in record["error"].
+  TakeGitSnapshot(CurrentDir(), options, &record);
+  Status s = exp.dump_info("git", record.dump());
   if (!s.ok()) throw std::runtime_error(s.ToString());
 }
 

@@ -7,6 +7,7 @@
 #ifndef LUMODB_HOOKS_H_
 #define LUMODB_HOOKS_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -59,6 +60,29 @@ class LockFile : public ExpHook {
 
  private:
   std::map<std::string, std::string> extra_;
+};
+
+// Commits a snapshot of the work tree the run starts in to the snapshot
+// branch and records it under "git" (docs/format.md, "Git snapshots"):
+// tracked files with their unstaged edits and untracked files .gitignore
+// keeps. The user's HEAD, index, branch and files stay as they were. What
+// goes wrong (not a repository, a bare one, a locked branch, big or
+// unreadable files) is recorded in the "git" key; the run goes on.
+class GitCommit : public ExpHook {
+ public:
+  struct Options {
+    // Empty: the run's roots().dev_branch (lumo_experiments).
+    std::string branch;
+    // Changed files larger than this stay out of the snapshot, listed.
+    int64_t max_file_bytes = int64_t{10} << 20;
+  };
+  GitCommit() = default;
+  explicit GitCommit(Options options) : options_(std::move(options)) {}
+  std::string name() const override { return "GitCommit"; }
+  void on_start(Experiment& exp) override;
+
+ private:
+  Options options_;
 };
 
 }  // namespace lumodb

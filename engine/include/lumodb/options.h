@@ -2,6 +2,7 @@
 #ifndef LUMODB_OPTIONS_H_
 #define LUMODB_OPTIONS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "lumodb/status.h"
@@ -36,8 +37,16 @@ struct ExperimentOptions {
   int flush_interval_ms = 100;
   // How often the running trainer touches its marker, even when idle.
   int heartbeat_interval_ms = 5000;
-  // Registers the built-in hooks LastCmd, RecordAbort and LockFile.
+  // Registers the built-in hooks GitCommit, LastCmd, RecordAbort and
+  // LockFile.
   bool default_hooks = true;
+  // With default_hooks: registers GitCommit, which snapshots the code the
+  // run starts in (see hooks.h). Also off when $LUMODB_GIT_SNAPSHOT is "0".
+  bool git_snapshot = true;
+  // The snapshot branch; empty: the roots' dev_branch (lumo_experiments).
+  std::string git_branch;
+  // Changed files larger than this stay out of the snapshot (listed).
+  int64_t git_max_file_bytes = int64_t{10} << 20;
   // Print warnings (a failing hook, a journal write error) to stderr.
   bool warn_to_stderr = true;
 };

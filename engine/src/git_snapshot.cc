@@ -1,0 +1,469 @@
+// TakeGitSnapshot: a private index of lumo-db's own, brought up to date with
+// the work tree (stat data spares unchanged files), written as a tree and
+// committed on the snapshot branch by compare-and-swap.
+#include "git_snapshot.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <git2/sys/repository.h>
+
+#include "git_util.h"
+
+namespace lumodb {
+
+namespace {
+
+using Json = nlohmann::json;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A few milliseconds, different in each process, so racing snapshots do not
+// retry in step.
+void Backoff() {
+  thread_local std::minstd_rand rng(static_cast<unsigned>(getpid()) * 7919u +
+                                    static_cast<unsigned>(NowMs()));
+  std::this_thread::sleep_for(std::chrono::microseconds(500 + rng() % 4500));
+}
+
+// An exclusive flock on a file that is never deleted (deleting it would let
+// two processes hold locks on two different files of the same name).
+class FileLock {
+ public:
+  FileLock() = default;
+  ~FileLock() { Release(); }
+  void Release() {
+    if (fd_ >= 0) ::close(fd_);  // releases the flock
+    fd_ = -1;
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+  // True once held; false after wait_ms or on an error.
+  bool Acquire(const std::string& path, int wait_ms) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return false;
+    const int64_t deadline = NowMs() + wait_ms;
+    for (;;) {
+      if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return true;
+      if (errno != EWOULDBLOCK && errno != EINTR) break;
+      if (NowMs() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ::close(fd_);
+    fd_ = -1;
+    return false;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Copies from to to and gives the copy from's modification time: libgit2
+// trusts an entry's stat data only when the file is older than the index,
+// so the copy must not look newer than the original ("racy git").
+bool CopyKeepingMtime(const std::string& from, const std::string& to) {
+  struct stat sb;
+  if (::stat(from.c_str(), &sb) != 0) return false;
+  {
+    std::ifstream in(from, std::ios::binary);
+    std::ofstream out(to, std::ios::binary | std::ios::trunc);
+    if (!in || !out) return false;
+    out << in.rdbuf();
+    if (!out.flush()) return false;
+  }
+  struct timespec times[2] = {sb.st_atim, sb.st_mtim};
+  return ::utimensat(AT_FDCWD, to.c_str(), times, 0) == 0;
+}
+
+// Why path must stay out of the snapshot, or "" when it may go in.
+std::string SkipReason(const std::string& path, int64_t max_bytes) {
+  struct stat sb;
+  if (::lstat(path.c_str(), &sb) != 0) return "";  // gone or a directory: libgit2 decides
+  if (!S_ISREG(sb.st_mode)) return "";
+  if (sb.st_size > max_bytes) return "larger than " + std::to_string(max_bytes) + " bytes";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::string("unreadable: ") + std::strerror(errno);
+  ::close(fd);
+  return "";
+}
+
+std::string LastGitMessage(int rc) {
+  const git_error* e = git_error_last();
+  return e != nullptr && e->message != nullptr ? e->message
+                                               : "libgit2 error " + std::to_string(rc);
+}
+
+class Snapshotter {
+ public:
+  Snapshotter(const GitSnapshotOptions& options, Json* record)
+      : options_(options), record_(*record) {}
+
+  Status Run(const std::string& work_dir) {
+    Status s = Open(work_dir);
+    if (s.ok()) s = ReadHead();
+    if (s.ok()) s = LoadIndex();
+    if (s.ok()) s = UpdateIndex();
+    if (s.ok()) s = Describe();
+    if (s.ok()) s = CommitOnBranch();
+    return s;
+  }
+
+ private:
+  Status Open(const std::string& work_dir) {
+    const std::string ref = "refs/heads/" + options_.branch;
+    int valid = 0;
+    if (options_.branch.empty() || git_reference_name_is_valid(&valid, ref.c_str()) < 0 ||
+        !valid) {
+      return Status::InvalidArgument("invalid snapshot branch name '" + options_.branch + "'");
+    }
+    branch_ref_ = ref;
+    git_repository* raw = nullptr;
+    int rc = git_repository_open_ext(&raw, work_dir.c_str(), 0, nullptr);
+    repo_.reset(raw);
+    if (rc == GIT_ENOTFOUND) return Status::NotFound("not a git repository: " + work_dir);
+    if (rc < 0) return git::Error(rc, "open git repository at " + work_dir);
+    if (git_repository_is_bare(repo_.get())) {
+      std::string path = git_repository_path(repo_.get());
+      record_["repo"] = path;
+      return Status::InvalidArgument("bare git repository " + path +
+                                     ": no work tree to snapshot");
+    }
+    workdir_ = git_repository_workdir(repo_.get());  // ends with '/'
+    record_["repo"] = workdir_.substr(0, workdir_.size() - 1);
+    record_["branch"] = options_.branch;
+    return Status::OK();
+  }
+
+  Status ReadHead() {
+    git_reference* raw = nullptr;
+    int rc = git_repository_head(&raw, repo_.get());
+    git::Reference head(raw);
+    record_["head"] = nullptr;
+    record_["head_branch"] = nullptr;
+    if (rc == GIT_EUNBORNBRANCH || rc == GIT_ENOTFOUND) {
+      // No commit yet: HEAD names a branch that does not exist.
+      git_reference* sym = nullptr;
+      if (git_reference_lookup(&sym, repo_.get(), "HEAD") == 0) {
+        git::Reference holder(sym);
+        if (git_reference_type(sym) == GIT_REFERENCE_SYMBOLIC) {
+          std::string target = git_reference_symbolic_target(sym);
+          if (target.rfind("refs/heads/", 0) == 0) target = target.substr(11);
+          record_["head_branch"] = target;
+          head_ref_ = git_reference_symbolic_target(sym);
+        }
+      }
+      return Status::OK();
+    }
+    if (rc < 0) return git::Error(rc, "read HEAD of " + workdir_);
+    head_oid_ = *git_reference_target(head.get());
+    has_head_ = true;
+    record_["head"] = git::OidHex(&head_oid_);
+    if (!git_repository_head_detached(repo_.get())) {
+      record_["head_branch"] = git_reference_shorthand(head.get());
+      head_ref_ = git_reference_name(head.get());
+    }
+    git_commit* commit = nullptr;
+    rc = git_commit_lookup(&commit, repo_.get(), &head_oid_);
+    if (rc < 0) return git::Error(rc, "read HEAD commit " + git::OidHex(&head_oid_));
+    head_commit_.reset(commit);
+    git_tree* tree = nullptr;
+    rc = git_commit_tree(&tree, commit);
+    if (rc < 0) return git::Error(rc, "read the tree of HEAD " + git::OidHex(&head_oid_));
+    head_tree_.reset(tree);
+    return Status::OK();
+  }
+
+  // The private index at <gitdir>/lumodb/index, under an flock on
+  // <gitdir>/lumodb/index.mutex. A new one starts as a copy of the user's
+  // index (its stat data spares hashing the files git already knows), else
+  // as HEAD's tree.
+  Status LoadIndex() {
+    const std::string gitdir = git_repository_path(repo_.get());  // ends with '/'
+    const std::string dir = gitdir + "lumodb";
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status::FromErrno("create directory", dir, errno);
+    }
+    const std::string path = dir + "/index";
+    owns_index_ = lock_.Acquire(dir + "/index.mutex", options_.index_wait_ms);
+    if (owns_index_) {
+      // Whoever made this lock file died while holding the flock we now own.
+      ::unlink((path + ".lock").c_str());
+      if (::access(path.c_str(), F_OK) != 0) CopyKeepingMtime(gitdir + "index", path);
+    }
+    git_index* raw = nullptr;
+    int rc = git_index_open(&raw, path.c_str());
+    if (rc < 0) {
+      // Torn or of a format libgit2 does not read: start again from HEAD.
+      if (owns_index_) ::unlink(path.c_str());
+      rc = git_index_open(&raw, owns_index_ ? path.c_str() : nullptr);
+      if (rc < 0) return git::Error(rc, "open index " + path);
+    }
+    index_.reset(raw);
+    if (git_index_entrycount(raw) == 0 || git_index_has_conflicts(raw)) {
+      git_index_clear(raw);
+      if (head_tree_ != nullptr) {
+        rc = git_index_read_tree(raw, head_tree_.get());
+        if (rc < 0) return git::Error(rc, "read HEAD's tree into " + path);
+      }
+    }
+    // The repository object is ours alone: pointing it at the private index
+    // lets libgit2's add and diff use it; .git/index is never opened.
+    git_repository_set_index(repo_.get(), raw);
+    return Status::OK();
+  }
+
+  void Skip(const std::string& path, const std::string& reason) {
+    Json& skipped = record_["skipped"];
+    if (skipped.size() < options_.max_changed) {
+      skipped.push_back({{"path", path}, {"reason", reason}});
+    }
+  }
+
+  // Adds what changed since the index was saved, removes what is gone.
+  Status UpdateIndex() {
+    record_["skipped"] = Json::array();
+    git_index* index = index_.get();
+    git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+    opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS |
+                 GIT_DIFF_INCLUDE_TYPECHANGE | GIT_DIFF_SKIP_BINARY_CHECK |
+                 GIT_DIFF_INCLUDE_UNREADABLE;
+    // Refreshes stat data of files touched but not changed, so they are not
+    // hashed again next time.
+    if (owns_index_) opts.flags |= GIT_DIFF_UPDATE_INDEX;
+    // Submodules are read below, not by the diff: libgit2 1.5.1's submodule
+    // lookup parses .gitmodules with a regex that leaks on every no-match
+    // (libgit2 PR #6382).
+    opts.ignore_submodules = GIT_SUBMODULE_IGNORE_ALL;
+    git_diff* raw = nullptr;
+    int rc = git_diff_index_to_workdir(&raw, repo_.get(), index, &opts);
+    git::Diff diff(raw);
+    if (rc < 0) return git::Error(rc, "compare the work tree " + workdir_ + " with the index");
+    const size_t n = git_diff_num_deltas(raw);
+    for (size_t i = 0; i < n; ++i) {
+      const git_diff_delta* d = git_diff_get_delta(raw, i);
+      if (d->status == GIT_DELTA_DELETED) {
+        git_index_remove_bypath(index, d->old_file.path);
+        continue;
+      }
+      const std::string path = d->new_file.path;
+      std::string reason = d->status == GIT_DELTA_UNREADABLE
+                               ? "unreadable"
+                               : SkipReason(workdir_ + path, options_.max_file_bytes);
+      if (reason.empty()) {
+        rc = git_index_add_bypath(index, path.c_str());
+        if (rc < 0) reason = LastGitMessage(rc);
+      }
+      if (!reason.empty()) {
+        Skip(path, reason);
+        git_index_remove_bypath(index, path.c_str());
+      }
+    }
+    const bool moved_submodules = UpdateSubmodules();
+    rc = git_index_write_tree(&tree_oid_, index);
+    if (rc < 0) return git::Error(rc, "write the snapshot tree of " + workdir_);
+    // Saved after write_tree so the tree cache goes with it: an unchanged
+    // work tree then needs no tree written at all. With nothing changed
+    // there is nothing to save (stat data the diff refreshed, it saved
+    // itself). A failed save only costs speed next time.
+    if (owns_index_ && (n > 0 || moved_submodules)) git_index_write(index);
+    // The commit and the branch need no lock: the branch moves by
+    // compare-and-swap.
+    lock_.Release();
+    return Status::OK();
+  }
+
+  // Points each submodule's entry at the commit checked out in it (left as
+  // it is when the submodule is not checked out, as git does). True when an
+  // entry moved.
+  bool UpdateSubmodules() {
+    git_index* index = index_.get();
+    std::vector<git_index_entry> links;
+    std::vector<std::string> paths;
+    const size_t count = git_index_entrycount(index);
+    for (size_t i = 0; i < count; ++i) {
+      const git_index_entry* e = git_index_get_byindex(index, i);
+      if (e->mode == GIT_FILEMODE_COMMIT && GIT_INDEX_ENTRY_STAGE(e) == 0) {
+        links.push_back(*e);
+        paths.push_back(e->path);
+      }
+    }
+    bool moved = false;
+    for (size_t i = 0; i < links.size(); ++i) {
+      git_repository* raw = nullptr;
+      if (git_repository_open(&raw, (workdir_ + paths[i]).c_str()) < 0) continue;
+      git::Repository sub(raw);
+      git_oid checked_out;
+      if (git_reference_name_to_id(&checked_out, raw, "HEAD") < 0) continue;
+      if (git_oid_equal(&checked_out, &links[i].id)) continue;
+      git_index_entry entry = links[i];
+      entry.path = paths[i].c_str();
+      entry.id = checked_out;
+      if (git_index_add(index, &entry) == 0) moved = true;
+    }
+    return moved;
+  }
+
+  // changed, dirty and submodules, from the index and the two trees.
+  Status Describe() {
+    Json submodules = Json::array();
+    const size_t count = git_index_entrycount(index_.get());
+    for (size_t i = 0; i < count; ++i) {
+      const git_index_entry* e = git_index_get_byindex(index_.get(), i);
+      if (e->mode == GIT_FILEMODE_COMMIT) {
+        submodules.push_back({{"path", e->path}, {"commit", git::OidHex(&e->id)}});
+      }
+    }
+    record_["submodules"] = submodules;
+
+    Json changed = Json::array();
+    size_t n = 0;
+    const bool same = head_tree_ != nullptr && git_oid_equal(git_tree_id(head_tree_.get()),
+                                                             &tree_oid_);
+    if (!same) {
+      git_tree* raw = nullptr;
+      int rc = git_tree_lookup(&raw, repo_.get(), &tree_oid_);
+      git::Tree tree(raw);
+      if (rc < 0) return git::Error(rc, "read snapshot tree " + git::OidHex(&tree_oid_));
+      git_diff* draw = nullptr;
+      rc = git_diff_tree_to_tree(&draw, repo_.get(), head_tree_.get(), raw, nullptr);
+      git::Diff diff(draw);
+      if (rc < 0) return git::Error(rc, "compare the snapshot with HEAD");
+      n = git_diff_num_deltas(draw);
+      for (size_t i = 0; i < n && i < options_.max_changed; ++i) {
+        const git_diff_delta* d = git_diff_get_delta(draw, i);
+        changed.push_back(d->status == GIT_DELTA_DELETED ? d->old_file.path
+                                                         : d->new_file.path);
+      }
+    }
+    record_["tree"] = git::OidHex(&tree_oid_);
+    record_["dirty"] = n > 0;
+    record_["changed"] = changed;
+    record_["changed_truncated"] = n > options_.max_changed;
+    return Status::OK();
+  }
+
+  // Moves the branch from its tip to a commit of the tree by
+  // compare-and-swap; a lost race reads the new tip and tries again.
+  Status CommitOnBranch() {
+    git_signature* sig_raw = nullptr;
+    if (git_signature_default(&sig_raw, repo_.get()) < 0 &&
+        git_signature_now(&sig_raw, "lumo-db", "lumo-db@localhost") < 0) {
+      return git::Error(-1, "make a commit signature");
+    }
+    git::Signature sig(sig_raw);
+    std::string message = options_.message;
+    if (message.empty() || message.back() != '\n') message += '\n';
+
+    const int64_t deadline = NowMs() + options_.branch_wait_ms;
+    git_oid made{};
+    for (;;) {
+      git_oid tip{};
+      const bool has_tip = git_reference_name_to_id(&tip, repo_.get(), branch_ref_.c_str()) == 0;
+      git::Commit tip_commit;
+      if (has_tip) {
+        git_commit* raw = nullptr;
+        int rc = git_commit_lookup(&raw, repo_.get(), &tip);
+        if (rc < 0) return git::Error(rc, "read the tip of " + branch_ref_);
+        tip_commit.reset(raw);
+        if (git_oid_equal(git_commit_tree_id(raw), &tree_oid_)) {
+          Record(tip, true);
+          return Status::OK();
+        }
+      }
+      const git_commit* parents[2];
+      size_t nparents = 0;
+      if (has_tip) parents[nparents++] = tip_commit.get();
+      if (has_head_ && !(has_tip && git_oid_equal(&tip, &head_oid_))) {
+        parents[nparents++] = head_commit_.get();
+      }
+      git_tree* tree_raw = nullptr;
+      int rc = git_tree_lookup(&tree_raw, repo_.get(), &tree_oid_);
+      git::Tree tree(tree_raw);
+      if (rc < 0) return git::Error(rc, "read snapshot tree " + git::OidHex(&tree_oid_));
+      rc = git_commit_create(&made, repo_.get(), nullptr, sig.get(), sig.get(), nullptr,
+                             message.c_str(), tree_raw, nparents, parents);
+      if (rc < 0) return git::Error(rc, "write the snapshot commit");
+
+      if (branch_ref_ == head_ref_) {
+        // Moving the branch the user has checked out would change their HEAD.
+        Record(made, false);
+        record_["branch_error"] = branch_ref_ + " is the checked-out branch; not moved";
+        return Status::OK();
+      }
+      git_reference* moved = nullptr;
+      rc = git_reference_create_matching(&moved, repo_.get(), branch_ref_.c_str(), &made,
+                                         has_tip ? 1 : 0, has_tip ? &tip : nullptr,
+                                         "lumo-db: snapshot");
+      git_reference_free(moved);
+      if (rc == 0) {
+        Record(made, false);
+        return Status::OK();
+      }
+      const bool race = rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED ||
+                        rc == GIT_ENOTFOUND;
+      if (!race || NowMs() >= deadline) {
+        std::string why = LastGitMessage(rc);
+        Record(made, false);
+        record_["branch_error"] = "cannot move " + branch_ref_ + ": " + why;
+        return Status::OK();
+      }
+      Backoff();
+    }
+  }
+
+  void Record(const git_oid& commit, bool reused) {
+    const std::string hex = git::OidHex(&commit);
+    record_["commit"] = hex.substr(0, 8);
+    record_["snapshot"] = hex;
+    record_["reused"] = reused;
+  }
+
+  const GitSnapshotOptions& options_;
+  Json& record_;
+  std::string branch_ref_;
+  std::string head_ref_;  // the branch HEAD names, "" when detached
+  std::string workdir_;
+  git::Repository repo_;
+  git::Index index_;
+  FileLock lock_;
+  bool owns_index_ = false;
+  bool has_head_ = false;
+  git_oid head_oid_{};
+  git::Commit head_commit_;
+  git::Tree head_tree_;
+  git_oid tree_oid_{};
+};
+
+}  // namespace
+
+Status TakeGitSnapshot(const std::string& work_dir, const GitSnapshotOptions& options,
+                       Json* record) {
+  git::Init();
+  *record = Json::object();
+  Status s = Snapshotter(options, record).Run(work_dir);
+  if (!s.ok()) {
+    // Half-filled fields would claim a snapshot that does not exist.
+    Json failed = {{"error", s.message()}};
+    if (record->contains("repo")) failed["repo"] = (*record)["repo"];
+    if (record->contains("branch")) failed["branch"] = (*record)["branch"];
+    *record = failed;
+  }
+  return s;
+}
+
+}  // namespace lumodb
