@@ -195,6 +195,62 @@ TEST_F(GitSnapshotTest, ReusesTheSnapshotWhenTheTreeIsTheSame) {
   EXPECT_EQ(fourth["snapshot"], third["snapshot"]);
 }
 
+// A snapshot of a work tree whose folders and files are all as the last
+// snapshot left them takes that snapshot's tree without comparing (the
+// stat-only path); every kind of change after such a snapshot is still
+// seen.
+TEST_F(GitSnapshotTest, EveryChangeAfterAnUnchangedSnapshotIsSeen) {
+  InitRepo();
+  Write("empty/x.log", "ignored, so the folder holds nothing of the snapshot\n");
+  Write("build/out.o", "ignored folder\n");
+  // Snapshots until one reuses the last: stat data settled, fast path armed.
+  auto settle = [&] {
+    json last;
+    for (int i = 0; i < 4; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      json r = Snap();
+      EXPECT_TRUE(status_.ok()) << status_.ToString();
+      if (i > 0 && r["reused"] == true && r["snapshot"] == last["snapshot"]) return r;
+      last = r;
+    }
+    ADD_FAILURE() << "no snapshot reused the one before";
+    return last;
+  };
+  settle();
+  ASSERT_TRUE(fs::exists(repo_ + "/.git/lumodb/unchanged"));
+
+  Write("new.txt", "n\n");
+  EXPECT_THAT(TreeFiles(settle()["snapshot"]), Contains("new.txt"));
+  Write("src/d.txt", "d\n");
+  EXPECT_THAT(TreeFiles(settle()["snapshot"]), Contains("src/d.txt"));
+  Write("empty/e.txt", "e\n");
+  EXPECT_THAT(TreeFiles(settle()["snapshot"]), Contains("empty/e.txt"));
+  Write("a.txt", "a2\n");  // the same size as before
+  EXPECT_EQ(Show(settle()["snapshot"], "a.txt"), "a2");
+  fs::remove(repo_ + "/b.txt");
+  EXPECT_THAT(TreeFiles(settle()["snapshot"]), Not(Contains("b.txt")));
+  ASSERT_EQ(::chmod((repo_ + "/src/c.txt").c_str(), 0755), 0);
+  EXPECT_THAT(GitOut({"ls-tree", settle()["snapshot"], "src/c.txt"}), StartsWith("100755"));
+
+  // Rewritten with its old mtime put back: the ctime still tells.
+  struct stat before;
+  ASSERT_EQ(::stat((repo_ + "/a.txt").c_str(), &before), 0);
+  Write("a.txt", "a3\n");
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (repo_ + "/a.txt").c_str(), times, 0), 0);
+  EXPECT_EQ(Show(settle()["snapshot"], "a.txt"), "a3");
+
+  // What is ignored changes nothing.
+  const json base = settle();
+  Write("build/more.o", "o\n");
+  Write("empty/y.log", "y\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  json after = Snap();
+  EXPECT_EQ(after["reused"], true);
+  EXPECT_EQ(after["snapshot"], base["snapshot"]);
+  EXPECT_THAT(TreeFiles(after["snapshot"]), Not(Contains("build/more.o")));
+}
+
 TEST_F(GitSnapshotTest, CleanTreeIsNotDirty) {
   InitRepo();
   json r = Snap();

@@ -8,10 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <random>
 #include <thread>
 #include <vector>
@@ -19,6 +23,7 @@
 #include <git2/sys/repository.h>
 
 #include "git_util.h"
+#include "parallel.h"
 
 namespace lumodb {
 
@@ -234,10 +239,230 @@ class Snapshotter {
     }
   }
 
+  // The fast path's record, <gitdir>/lumodb/unchanged: the tree of the last
+  // snapshot, the private index's stat when it was taken, and the mtime of
+  // every folder of the work tree that is not ignored (a file created,
+  // removed or renamed in a folder changes its mtime), taken before that
+  // snapshot compared the work tree. A snapshot whose index, folders and
+  // every index entry's stat data are all as recorded has nothing to
+  // compare: it is that tree.
+  std::string FastPath() const {
+    return std::string(git_repository_path(repo_.get())) + "lumodb/unchanged";
+  }
+
+  static std::string StatLine(const struct stat& st) {
+    return std::to_string(st.st_mtim.tv_sec) + " " + std::to_string(st.st_mtim.tv_nsec) + " " +
+           std::to_string(st.st_size) + " " + std::to_string(st.st_ino);
+  }
+
+  // Folders under the work tree, "" for its root, with their stat lines:
+  // not .git, not ignored, not a nested repository (a submodule).
+  bool ListFolders(std::vector<std::pair<std::string, std::string>>* out) {
+    // Ignore rules of the repository's own: a change may exclude more files.
+    struct stat xst;
+    if (::lstat((workdir_ + ".git/info/exclude").c_str(), &xst) == 0) {
+      out->emplace_back(".git/info/exclude", StatLine(xst));
+    }
+    std::vector<std::string> todo = {""};
+    while (!todo.empty()) {
+      std::string rel = std::move(todo.back());
+      todo.pop_back();
+      const std::string abs = workdir_ + rel;
+      struct stat st;
+      if (::lstat(abs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+      out->emplace_back(rel, StatLine(st));
+      DIR* dir = ::opendir(abs.c_str());
+      if (dir == nullptr) return false;
+      while (struct dirent* e = ::readdir(dir)) {
+        const std::string name = e->d_name;
+        if (name == "." || name == ".." || (rel.empty() && name == ".git")) continue;
+        unsigned char type = e->d_type;
+        if (type == DT_UNKNOWN) {
+          struct stat cst;
+          if (::lstat((abs + name).c_str(), &cst) != 0) continue;
+          type = S_ISDIR(cst.st_mode) ? DT_DIR : DT_REG;
+        }
+        if (type != DT_DIR) continue;
+        const std::string child = rel + name + "/";
+        struct stat git_st;
+        if (::lstat((workdir_ + child + ".git").c_str(), &git_st) == 0) continue;
+        int ignored = 0;
+        if (git_ignore_path_is_ignored(&ignored, repo_.get(), child.c_str()) < 0) {
+          ::closedir(dir);
+          return false;
+        }
+        if (!ignored) todo.push_back(child);
+      }
+      ::closedir(dir);
+    }
+    return true;
+  }
+
+  // Whether the work tree's folders and the private index are as the last
+  // snapshot that compared the work tree left them: then no file was
+  // created, removed or renamed, and *changed lists the index entries whose
+  // stat data differ (or are too new to trust), the only files that may
+  // hold edits. *folders gets the recorded folders back.
+  bool Unchanged(std::vector<std::string>* changed,
+                 std::vector<std::pair<std::string, std::string>>* folders_out) {
+    std::ifstream in(FastPath());
+    std::string magic, index_line;
+    if (!std::getline(in, magic) || magic != "lumodb-unchanged 1" ||
+        !std::getline(in, index_line)) {
+      return false;
+    }
+    const std::string index_path = std::string(git_repository_path(repo_.get())) + "lumodb/index";
+    struct stat ist;
+    if (::stat(index_path.c_str(), &ist) != 0 || StatLine(ist) != index_line) return false;
+    std::vector<std::pair<std::string, std::string>> folders;
+    std::string line;
+    while (std::getline(in, line)) {
+      size_t tab = line.find('\t');
+      if (tab == std::string::npos) return false;
+      folders.emplace_back(line.substr(tab + 1), line.substr(0, tab));
+    }
+    if (folders.empty()) return false;
+    git_index* index = index_.get();
+    const size_t entries = git_index_entrycount(index);
+    std::atomic<bool> same{true};
+    std::vector<std::string> part_changed[2];
+    for (const auto& [rel, line] : folders) {
+      struct stat st;
+      if (::lstat((workdir_ + rel).c_str(), &st) != 0 || StatLine(st) != line) return false;
+    }
+    // Stats are most of the cost: two threads, each a contiguous half of
+    // the (path-sorted) entries, each stat relative to its folder's fd.
+    constexpr size_t kParts = 2;
+    ParallelFor(kParts, kParts, [&](size_t part) {
+      const size_t first = entries * part / kParts, last = entries * (part + 1) / kParts;
+      std::string dir_rel;
+      int dir_fd = -1;
+      for (size_t i = first; i < last && same.load(std::memory_order_relaxed); ++i) {
+        const git_index_entry* e = git_index_get_byindex(index, i);
+        if (GIT_INDEX_ENTRY_STAGE(e) != 0) {
+          same = false;
+          break;
+        }
+        if (e->mode == GIT_FILEMODE_COMMIT) continue;  // submodules: read below
+        // An entry as new as the index may have changed within the same
+        // tick it was read in (git's racy entries): hash it again.
+        if (e->mtime.seconds > ist.st_mtim.tv_sec ||
+            (e->mtime.seconds == ist.st_mtim.tv_sec &&
+             e->mtime.nanoseconds >= static_cast<uint32_t>(ist.st_mtim.tv_nsec))) {
+          part_changed[part].push_back(e->path);
+          continue;
+        }
+        const char* path = e->path;
+        const char* slash = std::strrchr(path, '/');
+        const std::string rel(path, slash == nullptr ? 0 : slash - path);
+        if (dir_fd < 0 || rel != dir_rel) {
+          if (dir_fd >= 0) ::close(dir_fd);
+          dir_rel = rel;
+          dir_fd = ::open((workdir_ + rel).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (dir_fd < 0) {
+            same = false;
+            break;
+          }
+        }
+        struct stat st;
+        const bool link = e->mode == GIT_FILEMODE_LINK;
+        const bool exec = e->mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+        if (::fstatat(dir_fd, slash == nullptr ? path : slash + 1, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            static_cast<int32_t>(st.st_mtim.tv_sec) != e->mtime.seconds ||
+            static_cast<uint32_t>(st.st_mtim.tv_nsec) != e->mtime.nanoseconds ||
+            static_cast<int32_t>(st.st_ctim.tv_sec) != e->ctime.seconds ||
+            static_cast<uint32_t>(st.st_ctim.tv_nsec) != e->ctime.nanoseconds ||
+            static_cast<uint32_t>(st.st_size) != e->file_size ||
+            static_cast<uint32_t>(st.st_ino) != e->ino || S_ISLNK(st.st_mode) != link ||
+            (!link && (!S_ISREG(st.st_mode) || ((st.st_mode & 0100) != 0) != exec))) {
+          part_changed[part].push_back(e->path);
+          // Many edits: libgit2's own comparison does as well.
+          if (part_changed[part].size() > kMaxQuickChanges) same = false;
+        }
+      }
+      if (dir_fd >= 0) ::close(dir_fd);
+    });
+    if (!same) return false;
+    for (auto& part : part_changed) {
+      changed->insert(changed->end(), part.begin(), part.end());
+    }
+    *folders_out = std::move(folders);
+    return true;
+  }
+  static constexpr size_t kMaxQuickChanges = 500;
+
+  // Records what Unchanged compares, after a snapshot that compared the
+  // work tree (folders were listed before that comparison began).
+  void SaveUnchanged(const std::vector<std::pair<std::string, std::string>>& folders) {
+    const std::string path = FastPath();
+    const std::string index_path = std::string(git_repository_path(repo_.get())) + "lumodb/index";
+    struct stat ist;
+    if (folders.empty() || ::stat(index_path.c_str(), &ist) != 0) {
+      ::unlink(path.c_str());
+      return;
+    }
+    std::ostringstream out;
+    out << "lumodb-unchanged 1\n" << StatLine(ist) << "\n";
+    for (const auto& [rel, line] : folders) {
+      if (rel.find('\n') != std::string::npos) {
+        ::unlink(path.c_str());
+        return;
+      }
+      out << line << "\t" << rel << "\n";
+    }
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      f << out.str();
+      if (!f.flush()) {
+        ::unlink(tmp.c_str());
+        return;
+      }
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+  }
+
+  // Hashes a file into the index, or leaves it out and lists it when it is
+  // too big or cannot be read.
+  void AddOrSkip(const std::string& path) {
+    git_index* index = index_.get();
+    std::string reason = SkipReason(workdir_ + path, options_.max_file_bytes);
+    if (reason.empty()) {
+      int rc = git_index_add_bypath(index, path.c_str());
+      if (rc < 0) reason = LastGitMessage(rc);
+    }
+    if (!reason.empty()) {
+      Skip(path, reason);
+      git_index_remove_bypath(index, path.c_str());
+    }
+  }
+
   // Adds what changed since the index was saved, removes what is gone.
   Status UpdateIndex() {
     record_["skipped"] = Json::array();
     git_index* index = index_.get();
+    std::vector<std::pair<std::string, std::string>> folders;
+    std::vector<std::string> edited;
+    if (owns_index_ && Unchanged(&edited, &folders)) {
+      // No file created or removed: hash only the files whose stat changed.
+      for (const std::string& path : edited) AddOrSkip(path);
+      const bool moved_submodules = UpdateSubmodules();
+      // The tree cache spares reading any tree that holds no edited file.
+      int rc = git_index_write_tree(&tree_oid_, index);
+      if (rc < 0) return git::Error(rc, "write the snapshot tree of " + workdir_);
+      if (!edited.empty() || moved_submodules) git_index_write(index);
+      if (record_["skipped"].empty()) {
+        SaveUnchanged(folders);
+      } else {
+        ::unlink(FastPath().c_str());
+      }
+      lock_.Release();
+      return Status::OK();
+    }
+    folders.clear();
+    // Listed before the comparison: a change made during it shows next time.
+    if (owns_index_ && !ListFolders(&folders)) folders.clear();
+    if (owns_index_) ::unlink(FastPath().c_str());
     git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
     opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS |
                  GIT_DIFF_INCLUDE_TYPECHANGE | GIT_DIFF_SKIP_BINARY_CHECK |
@@ -260,17 +485,11 @@ class Snapshotter {
         git_index_remove_bypath(index, d->old_file.path);
         continue;
       }
-      const std::string path = d->new_file.path;
-      std::string reason = d->status == GIT_DELTA_UNREADABLE
-                               ? "unreadable"
-                               : SkipReason(workdir_ + path, options_.max_file_bytes);
-      if (reason.empty()) {
-        rc = git_index_add_bypath(index, path.c_str());
-        if (rc < 0) reason = LastGitMessage(rc);
-      }
-      if (!reason.empty()) {
-        Skip(path, reason);
-        git_index_remove_bypath(index, path.c_str());
+      if (d->status == GIT_DELTA_UNREADABLE) {
+        Skip(d->new_file.path, "unreadable");
+        git_index_remove_bypath(index, d->new_file.path);
+      } else {
+        AddOrSkip(d->new_file.path);
       }
     }
     const bool moved_submodules = UpdateSubmodules();
@@ -281,6 +500,7 @@ class Snapshotter {
     // there is nothing to save (stat data the diff refreshed, it saved
     // itself). A failed save only costs speed next time.
     if (owns_index_ && (n > 0 || moved_submodules)) git_index_write(index);
+    if (owns_index_ && record_["skipped"].empty()) SaveUnchanged(folders);
     // The commit and the branch need no lock: the branch moves by
     // compare-and-swap.
     lock_.Release();
