@@ -33,16 +33,13 @@ using ::testing::UnorderedElementsAre;
 using testing::Lines;
 using testing::Result;
 
-class CliImportTest : public ::testing::Test {
+class CliImportTest : public testing::ProgramTest {
  protected:
   void SetUp() override {
-    home_ = dir_ / "home";
-    work_ = dir_ / "work";
+    ProgramTest::SetUp();
     lumo_home_ = dir_ / "lumo-home";
     lumo_cache_ = dir_ / "lumo-cache";
     db_ = dir_ / "db";
-    ASSERT_EQ(::mkdir(home_.c_str(), 0755), 0);
-    ASSERT_EQ(::mkdir(work_.c_str(), 0755), 0);
     fs::copy(testing::FixturesDir() + "/lumo-home", lumo_home_, fs::copy_options::recursive);
     fs::copy(testing::FixturesDir() + "/lumo-cache", lumo_cache_, fs::copy_options::recursive);
   }
@@ -52,15 +49,10 @@ class CliImportTest : public ::testing::Test {
     const std::vector<std::string> common = {"--db", db_, "--info-root", dir_ / "own-info",
                                              "--cache-root", dir_ / "own-cache"};
     args.insert(args.end(), common.begin(), common.end());
-    Result r = testing::RunProgram(testing::BinPath("lumo-db"), args, home_, work_,
-                                   dir_ / std::to_string(calls_++));
-    EXPECT_NE(r.code, -1) << "lumo-db did not run";
-    return r;
+    return Run(testing::BinPath("lumo-db"), args);
   }
 
-  testing::TempDir dir_;
-  std::string home_, work_, lumo_home_, lumo_cache_, db_;
-  int calls_ = 0;
+  std::string lumo_home_, lumo_cache_, db_;
 };
 
 TEST_F(CliImportTest, HelpNamesTheOptions) {

@@ -30,22 +30,12 @@ using ::testing::HasSubstr;
 using testing::Lines;
 using testing::Result;
 
-class CliTest : public ::testing::Test {
+class CliTest : public testing::ProgramTest {
  protected:
-  void SetUp() override {
-    home_ = dir_ / "home";
-    work_ = dir_ / "work";
-    ASSERT_EQ(::mkdir(home_.c_str(), 0755), 0);
-    ASSERT_EQ(::mkdir(work_.c_str(), 0755), 0);
-  }
-
   // Runs program with args in work_, HOME=home_, stdout and stderr captured.
   Result Exec(const std::string& program, const std::vector<std::string>& args,
               const std::map<std::string, std::string>& env = {}) {
-    Result r = testing::RunProgram(testing::BinPath(program), args, home_, work_,
-                                   dir_ / std::to_string(calls_++), env);
-    EXPECT_NE(r.code, -1) << program << " did not run";
-    return r;
+    return Run(testing::BinPath(program), args, "", env);
   }
 
   Result Cli(const std::vector<std::string>& args) { return Exec("lumo-db", args); }
@@ -103,9 +93,6 @@ class CliTest : public ::testing::Test {
     return out;
   }
 
-  testing::TempDir dir_;
-  std::string home_, work_;
-  int calls_ = 0;
   std::string t_mnist_01_, t_mnist_005_, t_mnist_0001_, t_cifar_001_;
 };
 

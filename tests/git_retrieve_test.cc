@@ -81,13 +81,10 @@ std::vector<std::string> PatchLines(const std::string& patch) {
 
 std::set<std::string> Set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
-class GitRetrieveTest : public ::testing::Test {
+class GitRetrieveTest : public testing::ProgramTest {
  protected:
   void SetUp() override {
-    home_ = dir_ / "home";
-    work_ = dir_ / "work";
-    ASSERT_EQ(::mkdir(home_.c_str(), 0755), 0);
-    ASSERT_EQ(::mkdir(work_.c_str(), 0755), 0);
+    ProgramTest::SetUp();
     roots_.home = dir_ / "lumo";
     roots_.info_root = dir_ / "own-info";
     roots_.blob_root = dir_ / "own-blob";
@@ -99,23 +96,9 @@ class GitRetrieveTest : public ::testing::Test {
     const std::vector<std::string> common = {"--db",           dir_ / "db",    "--info-root",
                                              roots_.info_root, "--cache-root", roots_.cache_root};
     args.insert(args.end(), common.begin(), common.end());
-    Result r = testing::RunProgram(testing::BinPath("lumo-db"), args, home_, work_,
-                                   dir_ / ("cli" + std::to_string(calls_++)));
-    EXPECT_NE(r.code, -1) << "lumo-db did not run";
-    return r;
+    return Run(testing::BinPath("lumo-db"), args);
   }
 
-  // git with args in cwd, HOME=home_ (no user config), a fixed identity.
-  Result Git(const std::string& cwd, const std::vector<std::string>& args,
-             std::map<std::string, std::string> env = {}) {
-    env.insert({{"GIT_AUTHOR_NAME", "t"},
-                {"GIT_AUTHOR_EMAIL", "t@example.com"},
-                {"GIT_COMMITTER_NAME", "t"},
-                {"GIT_COMMITTER_EMAIL", "t@example.com"},
-                {"GIT_CONFIG_NOSYSTEM", "1"}});
-    return testing::RunProgram("/usr/bin/git", args, home_, cwd,
-                               dir_ / ("git" + std::to_string(calls_++)), env);
-  }
   // git's stdout without the final newline; a failure fails the test.
   std::string GitOut(const std::string& cwd, const std::vector<std::string>& args,
                      const std::map<std::string, std::string>& env = {}) {
@@ -129,8 +112,7 @@ class GitRetrieveTest : public ::testing::Test {
     const std::string tar = dest + ".git.tar";
     GitOut(repo, {"archive", "--format=tar", "-o", tar, commit});
     ASSERT_EQ(::mkdir(dest.c_str(), 0755), 0);
-    Result x = testing::RunProgram("/usr/bin/tar", {"-xf", tar, "-C", dest}, home_, work_,
-                                   dir_ / ("tar" + std::to_string(calls_++)));
+    Result x = Run("/usr/bin/tar", {"-xf", tar, "-C", dest});
     ASSERT_EQ(x.code, 0) << x.err;
   }
 
@@ -194,10 +176,7 @@ class GitRetrieveTest : public ::testing::Test {
     return record.dump();
   }
 
-  testing::TempDir dir_;
-  std::string home_, work_;
   Roots roots_;
-  int calls_ = 0;
 };
 
 // A project with a base commit on main and two snapshots on lumo_experiments:

@@ -33,25 +33,12 @@ using testing::Result;
 
 namespace fs = std::filesystem;
 
-class GitSnapshotTest : public ::testing::Test {
+class GitSnapshotTest : public testing::ProgramTest {
  protected:
   void SetUp() override {
-    home_ = dir_ / "home";
+    ProgramTest::SetUp();
     repo_ = dir_ / "repo";
-    ASSERT_EQ(::mkdir(home_.c_str(), 0755), 0);
     ASSERT_EQ(::mkdir(repo_.c_str(), 0755), 0);
-  }
-
-  // The git command in cwd, with a fixed identity and no user config.
-  Result Git(const std::string& cwd, const std::vector<std::string>& args) {
-    Result r = testing::RunProgram(
-        "/usr/bin/git", args, home_, cwd, dir_ / ("git" + std::to_string(calls_++)),
-        {{"GIT_AUTHOR_NAME", "Tester"},
-         {"GIT_AUTHOR_EMAIL", "tester@example.com"},
-         {"GIT_COMMITTER_NAME", "Tester"},
-         {"GIT_COMMITTER_EMAIL", "tester@example.com"},
-         {"GIT_CONFIG_NOSYSTEM", "1"}});
-    return r;
   }
 
   // git's stdout without the final newline; the test fails if git does.
@@ -105,10 +92,8 @@ class GitSnapshotTest : public ::testing::Test {
     return locks;
   }
 
-  testing::TempDir dir_;
-  std::string home_, repo_;
+  std::string repo_;
   Status status_;
-  int calls_ = 0;
 };
 
 TEST_F(GitSnapshotTest, TakesEveryEditAndLeavesTheUserStateAlone) {

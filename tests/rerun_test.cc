@@ -143,20 +143,10 @@ TEST(RerunCommandLine, ExitStatusAsAShellGivesIt) {
 
 // --- lumo-db rerun and lineage, with real children ---
 
-class RerunCliTest : public ::testing::Test {
+class RerunCliTest : public testing::ProgramTest {
  protected:
-  void SetUp() override {
-    home_ = dir_ / "home";
-    work_ = dir_ / "work";
-    ASSERT_EQ(::mkdir(home_.c_str(), 0755), 0);
-    ASSERT_EQ(::mkdir(work_.c_str(), 0755), 0);
-  }
-
   Result Exec(const std::string& program, const Words& args, const std::string& cwd = "") {
-    Result r = testing::RunProgram(testing::BinPath(program), args, home_,
-                                   cwd.empty() ? work_ : cwd, dir_ / std::to_string(calls_++));
-    EXPECT_NE(r.code, -1) << program << " did not run";
-    return r;
+    return Run(testing::BinPath(program), args, cwd);
   }
   Result Cli(const Words& args) { return Exec("lumo-db", args); }
 
@@ -198,9 +188,6 @@ class RerunCliTest : public ::testing::Test {
     return run["execute"]["exec_argv"].get<Words>();
   }
 
-  testing::TempDir dir_;
-  std::string home_, work_;
-  int calls_ = 0;
 };
 
 TEST_F(RerunCliTest, HelpAndUsageErrors) {
@@ -531,15 +518,12 @@ TEST_F(RerunLumoTest, RealRerunOfALumoRunWritesLumosRerunRecord) {
 // the repository, not in the edited working tree.
 TEST_F(RerunLumoTest, CheckoutRunsTheSnapshotNotTheEditedWorkTree) {
   const std::string repo = dir_ / "proj";
+  std::filesystem::create_directories(repo + "/sub");
   auto git = [&](const Words& args) {
-    Words all = {"-C", repo, "-c", "user.name=t", "-c", "user.email=t@t"};
-    all.insert(all.end(), args.begin(), args.end());
-    Result r = testing::RunProgram("/usr/bin/git", all, home_, work_,
-                                   dir_ / ("git" + std::to_string(calls_++)));
+    Result r = Git(repo, args);
     EXPECT_EQ(r.code, 0) << r.err;
     return r.out;
   };
-  std::filesystem::create_directories(repo + "/sub");
   git({"init", "-q", "-b", "main"});
   testing::WriteFile(repo + "/sub/run.sh", "echo v1 \"$@\" > \"$OUT\"; pwd >> \"$OUT\"\n");
   git({"add", "-A"});

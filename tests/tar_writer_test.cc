@@ -21,7 +21,7 @@ using ::testing::HasSubstr;
 using testing::Lines;
 using testing::Result;
 
-class GitRetrieveTarWriterTest : public ::testing::Test {
+class GitRetrieveTarWriterTest : public testing::ProgramTest {
  protected:
   // Writes an archive with fill(), returns its path.
   template <typename Fill>
@@ -41,13 +41,7 @@ class GitRetrieveTarWriterTest : public ::testing::Test {
     return path;
   }
 
-  Result Tar(const std::vector<std::string>& args) {
-    return testing::RunProgram("/usr/bin/tar", args, dir_.path(), dir_.path(),
-                               dir_ / ("tar" + std::to_string(calls_++)));
-  }
-
-  testing::TempDir dir_;
-  int calls_ = 0;
+  Result Tar(const std::vector<std::string>& args) { return Run("/usr/bin/tar", args); }
 };
 
 TEST_F(GitRetrieveTarWriterTest, TarListsAndExtractsEveryKindOfEntry) {

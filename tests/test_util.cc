@@ -119,4 +119,29 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+void ProgramTest::SetUp() {
+  home_ = dir_ / "home";
+  work_ = dir_ / "work";
+  ASSERT_TRUE(std::filesystem::create_directory(home_));
+  ASSERT_TRUE(std::filesystem::create_directory(work_));
+}
+
+Result ProgramTest::Run(const std::string& program, const std::vector<std::string>& args,
+                        const std::string& cwd, const std::map<std::string, std::string>& env) {
+  Result r = RunProgram(program, args, home_, cwd.empty() ? work_ : cwd,
+                        dir_ / ("run" + std::to_string(calls_++)), env);
+  EXPECT_NE(r.code, -1) << program << " did not run";
+  return r;
+}
+
+Result ProgramTest::Git(const std::string& cwd, const std::vector<std::string>& args,
+                        std::map<std::string, std::string> env) {
+  env.insert({{"GIT_AUTHOR_NAME", "Tester"},
+              {"GIT_AUTHOR_EMAIL", "tester@example.com"},
+              {"GIT_COMMITTER_NAME", "Tester"},
+              {"GIT_COMMITTER_EMAIL", "tester@example.com"},
+              {"GIT_CONFIG_NOSYSTEM", "1"}});
+  return Run("/usr/bin/git", args, cwd, env);
+}
+
 }  // namespace lumodb::testing

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 namespace lumodb::testing {
 
 // A fresh empty folder under $TMPDIR (or /tmp), removed by the destructor.
@@ -51,6 +53,26 @@ Result RunProgram(const std::string& program, const std::vector<std::string>& ar
 
 // The lines of text, without their newlines.
 std::vector<std::string> Lines(const std::string& text);
+
+// A test that runs programs: a fresh folder dir_ holding home/ (their
+// HOME) and work/ (their working folder), both made by SetUp.
+class ProgramTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  // RunProgram with HOME=home_, in cwd (default work_), output captured
+  // under dir_ with a fresh prefix; fails the test if it could not start.
+  Result Run(const std::string& program, const std::vector<std::string>& args,
+             const std::string& cwd = "", const std::map<std::string, std::string>& env = {});
+  // git in cwd with a fixed identity and no system config (env on top).
+  Result Git(const std::string& cwd, const std::vector<std::string>& args,
+             std::map<std::string, std::string> env = {});
+
+  TempDir dir_;
+  std::string home_, work_;
+
+ private:
+  int calls_ = 0;
+};
 
 }  // namespace lumodb::testing
 
