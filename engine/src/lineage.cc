@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_field.h"
 #include "lumodb/rerun.h"
 #include "lumodb/watcher.h"
 
@@ -29,14 +30,9 @@ Status Fetch(Watcher& watcher, const std::string& test, const std::string& exp_h
   return Status::OK();
 }
 
-std::string Str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 std::string RerunFrom(const nlohmann::json& run) {
   auto it = run.find("rerun");
-  return it != run.end() && it->is_object() ? Str(*it, "from") : "";
+  return it != run.end() && it->is_object() ? StringField(*it, "from") : "";
 }
 
 void Flatten(const nlohmann::json& value, const std::string& prefix,
@@ -70,11 +66,11 @@ std::string ParamChanges(const nlohmann::json& parent, const nlohmann::json& chi
 }
 
 void Describe(const nlohmann::json& run, RerunNode* node) {
-  node->exp_name = Str(run, "exp_name");
-  node->test_name = Str(run, "test_name");
-  node->status = Str(run, "status");
+  node->exp_name = StringField(run, "exp_name");
+  node->test_name = StringField(run, "test_name");
+  node->status = StringField(run, "status");
   if (run.contains("progress") && run["progress"].is_object()) {
-    node->start = Str(run["progress"], "start");
+    node->start = StringField(run["progress"], "start");
   }
   auto rerun = run.find("rerun");
   if (rerun != run.end() && rerun->is_object() && rerun->contains("repeat") &&
@@ -128,7 +124,7 @@ Status RerunLineage(Watcher& watcher, const std::string& test_name,
     const std::string from = RerunFrom(run);
     if (from.empty() || !seen.insert(from).second) break;
     nlohmann::json parent;
-    s = Fetch(watcher, from, Str(run, "exp_name"), &parent);
+    s = Fetch(watcher, from, StringField(run, "exp_name"), &parent);
     if (s.IsNotFound()) {
       missing_origin = from;
       break;

@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 
+#include "json_field.h"
 #include "lumodb/names.h"
 #include "pickle.h"
 #include "process_info.h"
@@ -176,11 +177,6 @@ void AddExp(const std::string& info_root, const std::string& exp,
       runs->push_back({info_root, exp, test});
     }
   }
-}
-
-std::string Str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 }  // namespace
@@ -350,7 +346,7 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
   const nlohmann::json progress = info.count("progress") ? info["progress"] : nlohmann::json();
   auto time_of = [&](const char* key) -> int64_t {
     int64_t us = 0;
-    std::string s = progress.is_object() ? Str(progress, key) : "";
+    std::string s = progress.is_object() ? StringField(progress, key) : "";
     if (!s.empty() && !ParseLumoTimeString(s, tz, &us)) {
       damaged(dir + "/info/progress.json", std::string("bad time string ") + key + " '" + s + "'");
       return 0;
@@ -370,9 +366,9 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
   if (info.count("roots") && info["roots"].is_object()) {
     const nlohmann::json& r = info["roots"];
     start->roots = std::make_unique<fbs::RootsT>();
-    start->roots->info_root = Str(r, "info_root");
-    start->roots->blob_root = Str(r, "blob_root");
-    start->roots->cache_root = Str(r, "cache_root");
+    start->roots->info_root = StringField(r, "info_root");
+    start->roots->blob_root = StringField(r, "blob_root");
+    start->roots->cache_root = StringField(r, "cache_root");
     if (!start->roots->blob_root.empty()) {
       start->blob_dir = start->roots->blob_root + "/" + run.exp_name + "/" + run.test_name;
     }
@@ -383,10 +379,10 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
   if (info.count("execute") && info["execute"].is_object()) {
     const nlohmann::json& e = info["execute"];
     start->execute = std::make_unique<fbs::ExecuteT>();
-    start->execute->repo = Str(e, "repo");
-    start->execute->cwd = Str(e, "cwd");
-    start->execute->exec_file = Str(e, "exec_file");
-    start->execute->exec_bin = Str(e, "exec_bin");
+    start->execute->repo = StringField(e, "repo");
+    start->execute->cwd = StringField(e, "cwd");
+    start->execute->exec_file = StringField(e, "exec_file");
+    start->execute->exec_bin = StringField(e, "exec_bin");
     if (e.contains("exec_argv") && e["exec_argv"].is_array()) {
       for (const auto& a : e["exec_argv"]) {
         if (a.is_string()) start->execute->exec_argv.push_back(a.get<std::string>());
@@ -400,7 +396,7 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
     if (p.contains("obj") && p["obj"].is_object()) {
       const nlohmann::json& o = p["obj"];
       if (o.contains("pstart") && o["pstart"].is_number()) start->pinfo->pstart = o["pstart"].get<double>();
-      start->pinfo->pname = Str(o, "pname");
+      start->pinfo->pname = StringField(o, "pname");
     }
   }
   if (info.count("tags") && info["tags"].is_array()) {
@@ -410,8 +406,8 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
   }
   if (info.count("exception") && info["exception"].is_object()) {
     rec->exception = std::make_unique<fbs::ExceptionT>();
-    rec->exception->exception_type = Str(info["exception"], "exception_type");
-    rec->exception->exception_content = Str(info["exception"], "exception_content");
+    rec->exception->exception_type = StringField(info["exception"], "exception_type");
+    rec->exception->exception_content = StringField(info["exception"], "exception_content");
   }
 
   // Status from lumo's records, never from lumo's own relabelling.

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_field.h"
 #include "lumodb/code.h"
 #include "lumodb/watcher.h"
 #include "markers.h"
@@ -35,11 +36,6 @@ namespace {
 bool IsDir(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string Str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 // The depth of the new run: one more than the original's.
@@ -118,21 +114,21 @@ Status PlanRerun(Watcher& watcher, const std::string& test_name,
   nlohmann::json run = nlohmann::json::parse(text, nullptr, false);
   if (!run.is_object()) return Status::Corruption("run " + test_name + ": bad JSON from the index");
   RerunCommand c;
-  c.from_exp_name = Str(run, "exp_name");
+  c.from_exp_name = StringField(run, "exp_name");
   c.from_test_name = test_name;
   const std::string who = c.from_exp_name + "/" + test_name;
   if (run.contains("journal") && run["journal"].is_object()) {
-    c.from_lumo = Str(run["journal"], "source") == "lumo";
+    c.from_lumo = StringField(run["journal"], "source") == "lumo";
   }
   auto exec = run.find("execute");
   if (exec == run.end() || !exec->is_object()) {
     return Status::NotFound("run " + who + " recorded no command (no execute record" +
-                            (Str(run, "status") == "not_started" ? ": it never started)"
+                            (StringField(run, "status") == "not_started" ? ": it never started)"
                                                                  : ")"));
   }
   RecordedExecute e;
-  e.exec_file = Str(*exec, "exec_file");
-  e.exec_bin = Str(*exec, "exec_bin");
+  e.exec_file = StringField(*exec, "exec_file");
+  e.exec_bin = StringField(*exec, "exec_bin");
   e.from_lumo = c.from_lumo;
   if (exec->contains("exec_argv") && (*exec)["exec_argv"].is_array()) {
     for (const auto& a : (*exec)["exec_argv"]) {
@@ -159,9 +155,9 @@ Status PlanRerun(Watcher& watcher, const std::string& test_name,
     c.checkout_commit = snapshot.commit;
     c.checkout_repo = snapshot.repo;
     // The recorded folder's place in the recorded repository.
-    const std::string cwd = Str(*exec, "cwd");
+    const std::string cwd = StringField(*exec, "cwd");
     const std::string repo =
-        run.contains("git") && run["git"].is_object() ? Str(run["git"], "repo") : "";
+        run.contains("git") && run["git"].is_object() ? StringField(run["git"], "repo") : "";
     std::filesystem::path rel =
         std::filesystem::path(cwd).lexically_relative(std::filesystem::path(repo));
     if (!cwd.empty() && !repo.empty() && !rel.empty() && *rel.begin() != "..") {
@@ -175,7 +171,7 @@ Status PlanRerun(Watcher& watcher, const std::string& test_name,
       return Status::NotFound("--cwd " + options.cwd + ": no such folder");
     }
   } else {
-    c.cwd = Str(*exec, "cwd");
+    c.cwd = StringField(*exec, "cwd");
     if (c.cwd.empty()) {
       return Status::NotFound("run " + who +
                               " recorded no working folder; choose one with --cwd DIR");
