@@ -203,7 +203,9 @@ class Snapshotter {
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return Status::FromErrno("create directory", dir, errno);
     }
-    const std::string path = dir + "/index";
+    index_path_ = dir + "/index";
+    const std::string& path = index_path_;
+    unchanged_path_ = dir + "/unchanged";
     owns_index_ = lock_.Acquire(dir + "/index.mutex", options_.index_wait_ms);
     if (owns_index_) {
       // Whoever made this lock file died while holding the flock we now own.
@@ -239,16 +241,12 @@ class Snapshotter {
     }
   }
 
-  // The fast path's record, <gitdir>/lumodb/unchanged: the tree of the last
-  // snapshot, the private index's stat when it was taken, and the mtime of
-  // every folder of the work tree that is not ignored (a file created,
-  // removed or renamed in a folder changes its mtime), taken before that
-  // snapshot compared the work tree. A snapshot whose index, folders and
-  // every index entry's stat data are all as recorded has nothing to
-  // compare: it is that tree.
-  std::string FastPath() const {
-    return std::string(git_repository_path(repo_.get())) + "lumodb/unchanged";
-  }
+  // The fast path's record, <gitdir>/lumodb/unchanged (unchanged_path_):
+  // the private index's stat as saved, and the stat of every folder of the
+  // work tree that is not ignored (a file created, removed or renamed in a
+  // folder changes its mtime), taken before the last snapshot that compared
+  // the whole work tree. When the index and the folders are as recorded,
+  // only files whose own stat data changed can hold edits.
 
   static std::string StatLine(const struct stat& st) {
     return std::to_string(st.st_mtim.tv_sec) + " " + std::to_string(st.st_mtim.tv_nsec) + " " +
@@ -305,15 +303,14 @@ class Snapshotter {
   // hold edits. *folders gets the recorded folders back.
   bool Unchanged(std::vector<std::string>* changed,
                  std::vector<std::pair<std::string, std::string>>* folders_out) {
-    std::ifstream in(FastPath());
+    std::ifstream in(unchanged_path_);
     std::string magic, index_line;
     if (!std::getline(in, magic) || magic != "lumodb-unchanged 1" ||
         !std::getline(in, index_line)) {
       return false;
     }
-    const std::string index_path = std::string(git_repository_path(repo_.get())) + "lumodb/index";
     struct stat ist;
-    if (::stat(index_path.c_str(), &ist) != 0 || StatLine(ist) != index_line) return false;
+    if (::stat(index_path_.c_str(), &ist) != 0 || StatLine(ist) != index_line) return false;
     std::vector<std::pair<std::string, std::string>> folders;
     std::string line;
     while (std::getline(in, line)) {
@@ -394,10 +391,9 @@ class Snapshotter {
   // Records what Unchanged compares, after a snapshot that compared the
   // work tree (folders were listed before that comparison began).
   void SaveUnchanged(const std::vector<std::pair<std::string, std::string>>& folders) {
-    const std::string path = FastPath();
-    const std::string index_path = std::string(git_repository_path(repo_.get())) + "lumodb/index";
+    const std::string& path = unchanged_path_;
     struct stat ist;
-    if (folders.empty() || ::stat(index_path.c_str(), &ist) != 0) {
+    if (folders.empty() || ::stat(index_path_.c_str(), &ist) != 0) {
       ::unlink(path.c_str());
       return;
     }
@@ -454,7 +450,7 @@ class Snapshotter {
       if (record_["skipped"].empty()) {
         SaveUnchanged(folders);
       } else {
-        ::unlink(FastPath().c_str());
+        ::unlink(unchanged_path_.c_str());
       }
       lock_.Release();
       return Status::OK();
@@ -462,7 +458,7 @@ class Snapshotter {
     folders.clear();
     // Listed before the comparison: a change made during it shows next time.
     if (owns_index_ && !ListFolders(&folders)) folders.clear();
-    if (owns_index_) ::unlink(FastPath().c_str());
+    if (owns_index_) ::unlink(unchanged_path_.c_str());
     git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
     opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS |
                  GIT_DIFF_INCLUDE_TYPECHANGE | GIT_DIFF_SKIP_BINARY_CHECK |
@@ -658,6 +654,8 @@ class Snapshotter {
   std::string branch_ref_;
   std::string head_ref_;  // the branch HEAD names, "" when detached
   std::string workdir_;
+  std::string index_path_;      // <gitdir>/lumodb/index
+  std::string unchanged_path_;  // <gitdir>/lumodb/unchanged
   git::Repository repo_;
   git::Index index_;
   FileLock lock_;

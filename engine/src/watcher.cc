@@ -756,16 +756,6 @@ class WatcherImpl : public Watcher {
   // check is a handful of stats.
   static constexpr size_t kCandidateThreads = 4;
 
-  // The candidates of ForEachLumoCandidate, ready for Prepare.
-  Status LumoCandidates(std::vector<PreparedRun>* out) {
-    return ForEachLumoCandidate([&](const LumoRunRef& run, const std::string& cache) {
-      out->emplace_back();
-      out->back().run = run;
-      out->back().cache_root = cache;
-      return Status::OK();
-    });
-  }
-
   // Registered lumo trees.
   std::vector<LumoSource> LumoSources() {
     std::vector<LumoSource> sources;
@@ -780,13 +770,17 @@ class WatcherImpl : public Watcher {
     return sources;
   }
 
-  // Lumo runs that may have changed since the last load: those with a
-  // heartbeat marker in a registered tree's cache, and those indexed as
-  // running. Calls fn(run, cache_root) for each.
-  template <typename Fn>
-  Status ForEachLumoCandidate(Fn fn) {
+  // Lumo runs that may have changed since the last load, ready for
+  // Prepare: those with a heartbeat marker in a registered tree's cache, and
+  // those indexed as running.
+  Status LumoCandidates(std::vector<PreparedRun>* out) {
     std::vector<LumoSource> sources = LumoSources();
     if (sources.empty()) return Status::OK();
+    auto add = [out](const LumoRunRef& run, const std::string& cache_root) {
+      out->emplace_back();
+      out->back().run = run;
+      out->back().cache_root = cache_root;
+    };
     std::set<std::string> seen;  // a run in two sources is read once
     for (const LumoSource& source : sources) {
       const std::string& info_root = source.info_root;
@@ -807,8 +801,7 @@ class WatcherImpl : public Watcher {
           if (!seen.insert(RunKey(exp, run.test_name)).second) continue;
           struct stat st;
           if (::stat((run.dir() + "/info/test_name.json").c_str(), &st) != 0) continue;
-          s = fn(run, cache_root);
-          if (!s.ok()) return s;
+          add(run, cache_root);
         }
       }
     }
@@ -840,8 +833,7 @@ class WatcherImpl : public Watcher {
       for (const LumoSource& source : sources) {
         if (source.info_root == run.info_root && source.Covers(exp, test) &&
             seen.insert(RunKey(exp, test)).second) {
-          Status s = fn(run, source.cache_root);
-          if (!s.ok()) return s;
+          add(run, source.cache_root);
         }
       }
     }
