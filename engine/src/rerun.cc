@@ -38,6 +38,13 @@ bool IsDir(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// lumo's roots as a trainer started in cwd resolves them: where the new
+// run's test_name is claimed.
+Status RootsFrom(const std::string& cwd, Roots* roots) {
+  const char* home = std::getenv("HOME");
+  return Roots::FromLumoConfig(home != nullptr ? home : "/", cwd, roots);
+}
+
 // The depth of the new run: one more than the original's.
 int NextRepeat(const nlohmann::json& run) {
   auto it = run.find("rerun");
@@ -185,8 +192,7 @@ Status PlanRerun(Watcher& watcher, const std::string& test_name,
   c.env = {{"LUMO_RERUN_FROM", test_name},
            {"LUMO_RERUN_REPEAT", std::to_string(c.repeat)}};
   if (!options.checkout) {
-    const char* home = std::getenv("HOME");
-    s = Roots::FromLumoConfig(home != nullptr ? home : "/", c.cwd, &c.roots);
+    s = RootsFrom(c.cwd, &c.roots);
     if (!s.ok()) return s;
   }
   *out = std::move(c);
@@ -220,8 +226,7 @@ Status CheckoutRerun(RerunCommand* c) {
     std::filesystem::create_directories(c->cwd, ec);
     if (ec) return Status::IOError("create " + c->cwd + ": " + ec.message());
   }
-  const char* home = std::getenv("HOME");
-  s = Roots::FromLumoConfig(home != nullptr ? home : "/", c->cwd, &c->roots);
+  s = RootsFrom(c->cwd, &c->roots);
   if (!s.ok()) return s;
   c->checked_out = true;
   return Status::OK();
