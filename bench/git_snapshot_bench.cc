@@ -21,7 +21,7 @@
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
-#include "git_snapshot.h"
+#include "code/git_snapshot.h"
 
 namespace lumodb::bench {
 namespace {

@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pickle.h"
+#include "lumo/pickle.h"
 
 namespace lumodb::bench {
 

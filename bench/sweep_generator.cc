@@ -17,13 +17,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "journal_format.h"
+#include "experiment/process_info.h"
+#include "journal/format.h"
+#include "journal/markers.h"
+#include "journal/writer.h"
 #include "journal_generated.h"
-#include "journal_writer.h"
 #include "lumodb/names.h"
 #include "lumodb/version.h"
-#include "markers.h"
-#include "process_info.h"
 
 namespace lumodb::bench {
 

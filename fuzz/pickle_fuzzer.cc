@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pickle.h"
+#include "lumo/pickle.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   nlohmann::json out;

@@ -1,8 +1,38 @@
+// Shared pieces of the lumo-db command (see cli.h).
 #include "cli.h"
 
 #include <iostream>
 
 namespace lumodb::cli {
+
+void AddCommonOptions(CLI::App* app, Common* common) {
+  app->add_option("--db", common->db,
+                  "Index directory (default: $LUMODB_DB, else <cache_root>/lumodb/index)");
+  app->add_option("--info-root", common->info_root,
+                  "lumo's info_root (exp_root); default from lumo's config");
+  app->add_option("--cache-root", common->cache_root,
+                  "lumo's cache root; default from lumo's config");
+  app->add_flag("--no-load", common->no_load,
+                "Answer from the index as it is, without loading new journal records first");
+}
+
+CLI::Option* AddExpOption(CLI::App* cmd, std::string* exp, const std::string& help) {
+  return cmd->add_option("--exp", *exp, help);
+}
+
+CLI::Option* AddRepoOption(CLI::App* cmd, std::string* repo, const std::string& help) {
+  return cmd->add_option("--repo", *repo, help);
+}
+
+std::string LoadStatsText(const LoadStats& stats, const std::string& db_path) {
+  return std::to_string(stats.runs_read) + " journals read, " +
+         std::to_string(stats.records_applied) + " records applied, " +
+         std::to_string(stats.corrupt_records) + " corrupt skipped, " +
+         std::to_string(stats.runs_failed) + " runs unreadable, " +
+         std::to_string(stats.runs_killed) + " runs found killed, " +
+         std::to_string(stats.markers) + " active markers, " +
+         std::to_string(stats.markers_retired) + " retired (index " + db_path + ")";
+}
 
 int Fail(const Status& s) {
   std::cerr << "lumo-db: " << s.ToString() << "\n";
@@ -15,9 +45,7 @@ int Fail(const Status& s) {
   }
 }
 
-void Warn(const std::string& message) {
-  std::cerr << "lumo-db: warning: " << message << "\n";
-}
+void Warn(const std::string& message) { std::cerr << "lumo-db: warning: " << message << "\n"; }
 
 Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* out) {
   Roots roots;

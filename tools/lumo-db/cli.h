@@ -6,11 +6,10 @@
 #ifndef LUMODB_TOOLS_CLI_H_
 #define LUMODB_TOOLS_CLI_H_
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "lumodb/lumodb.h"
 
@@ -35,6 +34,15 @@ struct Command {
   std::function<int()> run;
 };
 
+// Declares the shared options on app: the top level, and commands that
+// stop parsing early (rerun) and so take them again themselves.
+void AddCommonOptions(CLI::App* app, Common* common);
+// --exp NAME, for commands that name runs by test_name.
+CLI::Option* AddExpOption(CLI::App* cmd, std::string* exp,
+                          const std::string& help = "exp_name, when the test_name is ambiguous");
+// --repo DIR: the repository holding a run's snapshot commit.
+CLI::Option* AddRepoOption(CLI::App* cmd, std::string* repo, const std::string& help);
+
 // Prints "lumo-db: <status>" and returns the exit code for it: 2 for a bad
 // argument or an ambiguous name, 1 for everything else.
 int Fail(const Status& s);
@@ -48,11 +56,19 @@ Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* ou
 Status RetrieveRun(const Common& common, const std::string& test_name, const std::string& exp,
                    std::string* json);
 
-// Commands in their own files (cmd_<name>.cc).
+// "N journals read, N records applied, ... (index DB)": what a load or a
+// reindex did.
+std::string LoadStatsText(const LoadStats& stats, const std::string& db_path);
+
+// The commands, one file each (cmd_<name>.cc), in the order of --help.
+Command AddQuery(CLI::App& app, const Common& common);
+Command AddShow(CLI::App& app, const Common& common);
+Command AddDump(CLI::App& app, const Common& common);
+Command AddLoad(CLI::App& app, const Common& common);
+Command AddReindex(CLI::App& app, const Common& common);
+Command AddImport(CLI::App& app, const Common& common);
 Command AddArchive(CLI::App& app, const Common& common);
 Command AddDiff(CLI::App& app, const Common& common);
-
-// lumo-db rerun (cmd_rerun.cc) and lumo-db lineage (cmd_lineage.cc).
 Command AddRerun(CLI::App& app, const Common& common);
 Command AddLineage(CLI::App& app, const Common& common);
 

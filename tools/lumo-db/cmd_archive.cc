@@ -1,10 +1,9 @@
 // lumo-db archive TEST_NAME OUT: writes the code snapshot a run recorded
 // into a folder or a .tar (lumodb/code.h does the work).
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "cli.h"
 #include "lumodb/code.h"
@@ -28,9 +27,9 @@ Command AddArchive(CLI::App& app, const Common& common) {
   auto args = std::make_shared<Args>();
   cmd->add_option("test_name", args->test, "The run's test_name")->required();
   cmd->add_option("out", args->out, "Folder to create, or a path ending in .tar")->required();
-  cmd->add_option("--exp", args->exp, "exp_name, when the test_name is ambiguous");
-  cmd->add_option("--repo", args->repo,
-                  "Repository holding the snapshot commit (default: the run's git.repo)");
+  AddExpOption(cmd, &args->exp);
+  AddRepoOption(cmd, &args->repo,
+                "Repository holding the snapshot commit (default: the run's git.repo)");
   return {cmd, [args, &common]() {
             std::string json;
             Status s = RetrieveRun(common, args->test, args->exp, &json);

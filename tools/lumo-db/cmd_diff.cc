@@ -1,10 +1,9 @@
 // lumo-db diff TEST_A [TEST_B]: the code difference between two runs'
 // snapshots, or between one run's snapshot and the working tree now.
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "cli.h"
 #include "lumodb/code.h"
@@ -41,9 +40,9 @@ Command AddDiff(CLI::App& app, const Common& common) {
   cmd->add_option("test_a", args->test_a, "The run whose code is the old side")->required();
   cmd->add_option("test_b", args->test_b,
                   "The run whose code is the new side (default: the working tree)");
-  cmd->add_option("--exp", args->exp, "exp_name, when a test_name is ambiguous");
-  cmd->add_option("--repo", args->repo,
-                  "Repository holding the snapshot commits (default: the runs' git.repo)");
+  AddExpOption(cmd, &args->exp, "exp_name, when a test_name is ambiguous");
+  AddRepoOption(cmd, &args->repo,
+                "Repository holding the snapshot commits (default: the runs' git.repo)");
   cmd->add_flag("--stat", args->stat, "Print a diffstat instead of the patch");
   return {cmd, [args, &common]() {
             std::unique_ptr<Watcher> watcher;

@@ -1,9 +1,8 @@
 // lumo-db lineage: draws the whole tree of reruns around a run.
 #include <iostream>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli.h"
 
@@ -17,8 +16,7 @@ struct LineageArgs {
   std::string format = "text";
 };
 
-std::string Line(const RerunNode& node, const std::string& parent_exp,
-                 const std::string& asked) {
+std::string Line(const RerunNode& node, const std::string& parent_exp, const std::string& asked) {
   std::string line = node.test_name;
   if (node.status.empty()) return line + "  (not in the index)";
   if (node.exp_name != parent_exp) line += "  " + node.exp_name;
@@ -34,16 +32,18 @@ void Draw(const RerunNode& node, const std::string& prefix, const std::string& a
   for (size_t i = 0; i < node.reruns.size(); ++i) {
     const bool last = i + 1 == node.reruns.size();
     const RerunNode& child = node.reruns[i];
-    std::cout << prefix << (last ? "└── " : "├── ") << Line(child, node.exp_name, asked)
-              << "\n";
+    std::cout << prefix << (last ? "└── " : "├── ") << Line(child, node.exp_name, asked) << "\n";
     Draw(child, prefix + (last ? "    " : "│   "), asked);
   }
 }
 
 nlohmann::json ToJson(const RerunNode& node) {
-  nlohmann::json j = {{"exp_name", node.exp_name}, {"test_name", node.test_name},
-                      {"status", node.status},     {"start", node.start},
-                      {"repeat", node.repeat},     {"changes", node.changes},
+  nlohmann::json j = {{"exp_name", node.exp_name},
+                      {"test_name", node.test_name},
+                      {"status", node.status},
+                      {"start", node.start},
+                      {"repeat", node.repeat},
+                      {"changes", node.changes},
                       {"reruns", nlohmann::json::array()}};
   for (const RerunNode& child : node.reruns) j["reruns"].push_back(ToJson(child));
   return j;
@@ -53,14 +53,14 @@ nlohmann::json ToJson(const RerunNode& node) {
 
 Command AddLineage(CLI::App& app, const Common& common) {
   CLI::App* lineage = app.add_subcommand(
-      "lineage",
-      "Draw the whole tree of reruns around a run, e.g. lumo-db lineage 261128.004.7et");
+      "lineage", "Draw the whole tree of reruns around a run, e.g. lumo-db lineage 261128.004.7et");
   auto args = std::make_shared<LineageArgs>();
   lineage->add_option("test_name", args->test_name, "Any run of the tree")->required();
-  lineage->add_option("--exp", args->exp_name, "exp_name, when the test_name is ambiguous");
-  lineage->add_option("--format", args->format,
-                      "text (a tree: test_name, status, start, repeat, changed params) "
-                      "or json (nested: reruns)")
+  AddExpOption(lineage, &args->exp_name);
+  lineage
+      ->add_option("--format", args->format,
+                   "text (a tree: test_name, status, start, repeat, changed params) "
+                   "or json (nested: reruns)")
       ->check(CLI::IsMember({"text", "json"}));
   return {lineage, [&common, args] {
             std::unique_ptr<Watcher> watcher;

@@ -87,8 +87,7 @@ int RunRerun(const Common& shared, RerunArgs& a, CLI::App* app) {
     return std::cout ? kExitOk : kExitFailed;
   }
   std::cerr << "lumo-db: rerun of " << command.from_exp_name << "/" << test_name << " as "
-            << child.test_name << " (repeat " << command.repeat << ") in " << command.cwd
-            << "\n";
+            << child.test_name << " (repeat " << command.repeat << ") in " << command.cwd << "\n";
   int exit_status = 0;
   bool started = false;
   s = WaitRerun(child, &exit_status, &started);
@@ -103,51 +102,47 @@ int RunRerun(const Common& shared, RerunArgs& a, CLI::App* app) {
 }  // namespace
 
 Command AddRerun(CLI::App& app, const Common& common) {
-  CLI::App* rerun = app.add_subcommand(
-      "rerun",
-      "Run a recorded run's command again, with changed arguments; the new run "
-      "records where it came from");
+  CLI::App* rerun =
+      app.add_subcommand("rerun",
+                         "Run a recorded run's command again, with changed arguments; the new run "
+                         "records where it came from");
   // Options end at TEST_NAME: every later word is an override for the
   // program, even one that looks like a lumo-db option (--exp, --dry-run).
   rerun->prefix_command();
   rerun->fallthrough(false);
   rerun->positionals_at_end(false);
   auto args = std::make_shared<RerunArgs>();
-  rerun->add_option("--exp", args->options.exp_name,
-                    "exp_name of the original, when its test_name is ambiguous");
-  rerun->add_option("--cwd", args->options.cwd,
-                    "Run in this folder instead of the recorded one");
+  AddExpOption(rerun, &args->options.exp_name,
+               "exp_name of the original, when its test_name is ambiguous");
+  rerun->add_option("--cwd", args->options.cwd, "Run in this folder instead of the recorded one");
   rerun->add_flag("--checkout", args->options.checkout,
                   "Run the original's code snapshot (its git record), written into a "
                   "new temporary folder, instead of the code on disk now");
-  rerun->add_option("--repo", args->options.repo,
-                    "With --checkout: the repository holding the snapshot "
-                    "(default: the run's git.repo)");
+  AddRepoOption(rerun, &args->options.repo,
+                "With --checkout: the repository holding the snapshot "
+                "(default: the run's git.repo)");
   rerun->add_flag("--dry-run", args->dry_run,
                   "Print the command (one shell-quoted line), its folder and the "
                   "environment changes; run nothing");
   rerun->add_flag("--detach", args->detach,
                   "Start it in the background and print the new test_name");
-  rerun->add_option("--db", args->common.db, "As lumo-db --db");
-  rerun->add_option("--info-root", args->common.info_root, "As lumo-db --info-root");
-  rerun->add_option("--cache-root", args->common.cache_root, "As lumo-db --cache-root");
-  rerun->add_flag("--no-load", args->common.no_load, "As lumo-db --no-load");
+  AddCommonOptions(rerun, &args->common);
   // A footer function: main() sets every command's footer string.
   rerun->footer([] {
     return std::string(
-      "Options go before TEST_NAME; the words after it change the recorded command:\n"
-      "  --key=value, --key value  replace the value where the command has --key,\n"
-      "                            else are appended; values are passed verbatim\n"
-      "  --flag, --no-flag         replace the opposite flag, else are appended\n"
-      "  -- ARG...                 appended as they are\n"
-      "The program runs without a shell in the recorded folder, with\n"
-      "LUMO_EXP_TEST_NAME (a fresh test_name), LUMO_RERUN_FROM and\n"
-      "LUMO_RERUN_REPEAT set. lumo-db rerun exits with the program's exit status.\n\n"
-      "Examples:\n"
-      "  lumo-db rerun 261128.004.7et --seed=2\n"
-      "  lumo-db rerun --dry-run 261128.004.7et --lr 0.05 --no-augment\n"
-      "  lumo-db rerun --detach --cwd /tmp/work 261128.004.7et --epochs=50 -- extra.txt\n"
-      "  lumo-db rerun --checkout --repo ~/src/project 261128.004.7et --seed=3");
+        "Options go before TEST_NAME; the words after it change the recorded command:\n"
+        "  --key=value, --key value  replace the value where the command has --key,\n"
+        "                            else are appended; values are passed verbatim\n"
+        "  --flag, --no-flag         replace the opposite flag, else are appended\n"
+        "  -- ARG...                 appended as they are\n"
+        "The program runs without a shell in the recorded folder, with\n"
+        "LUMO_EXP_TEST_NAME (a fresh test_name), LUMO_RERUN_FROM and\n"
+        "LUMO_RERUN_REPEAT set. lumo-db rerun exits with the program's exit status.\n\n"
+        "Examples:\n"
+        "  lumo-db rerun 261128.004.7et --seed=2\n"
+        "  lumo-db rerun --dry-run 261128.004.7et --lr 0.05 --no-augment\n"
+        "  lumo-db rerun --detach --cwd /tmp/work 261128.004.7et --epochs=50 -- extra.txt\n"
+        "  lumo-db rerun --checkout --repo ~/src/project 261128.004.7et --seed=3");
   });
   return {rerun, [&common, args, rerun] { return RunRerun(common, *args, rerun); }};
 }

@@ -1,0 +1,103 @@
+// Reindex: every journal into a fresh index, built aside and swapped in.
+#include "watcher/reindex.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "journal/markers.h"
+#include "lumodb/names.h"
+#include "util/fs.h"
+#include "util/time_util.h"
+
+namespace lumodb {
+
+Status BuildFromJournals(Index* target, const LoadSettings& settings, Warnings* warnings,
+                         LoadStats* stats) {
+  Status s;
+  const std::string active = ActiveDir(settings.info_root);
+  std::set<std::string> markers;
+  {
+    std::vector<std::string> names;
+    s = ListDir(active, &names);
+    if (!s.ok()) return s;
+    markers.insert(names.begin(), names.end());
+  }
+  std::vector<std::string> exps;
+  s = ListDir(settings.info_root, &exps);
+  if (!s.ok()) return s;
+  std::sort(exps.begin(), exps.end());
+  int64_t now = NowMicros();
+  rocksdb::WriteBatch batch;
+  size_t in_batch = 0;
+  for (const std::string& exp : exps) {
+    if (exp[0] == '.' || !ValidateExpName(exp).ok()) continue;
+    std::vector<std::string> tests;
+    s = ListDir(settings.info_root + "/" + exp, &tests);
+    if (!s.ok()) return s;
+    for (const std::string& test : tests) {
+      if (!IsValidTestName(test)) continue;
+      RunLoadContext ctx = settings.Context(now);
+      ctx.exp_name = exp;
+      ctx.test_name = test;
+      ctx.fresh = true;
+      const std::string marker = active + "/" + MarkerName(exp, test);
+      struct stat st;
+      if (markers.count(MarkerName(exp, test)) != 0 && ::stat(marker.c_str(), &st) == 0) {
+        ctx.has_marker = true;
+        ctx.marker_mtime_us = MtimeMicros(st);
+      }
+      bool retire = false;
+      s = LoadRun(target, ctx, warnings, &batch, stats, &retire);
+      if (!s.ok()) {
+        stats->runs_failed++;
+        warnings->RunSkipped(exp, test, s);
+        continue;
+      }
+      if (retire) ::unlink(marker.c_str());
+      if (++in_batch == 512) {
+        s = target->Write(&batch, /*disable_wal=*/true);
+        if (!s.ok()) return s;
+        batch.Clear();
+        in_batch = 0;
+      }
+    }
+  }
+  return target->Write(&batch, true);
+}
+
+Status RebuildIndex(const LoadSettings& settings, Warnings* warnings, std::unique_ptr<Index>* index,
+                    LoadStats* stats) {
+  const std::string path = (*index)->path();
+  const std::string fresh = path + ".reindex";
+  std::error_code ec;
+  std::filesystem::remove_all(fresh, ec);
+  std::unique_ptr<Index> bulk;
+  Status s = Index::OpenBulk(fresh, &bulk);
+  if (s.ok()) s = BuildFromJournals(bulk.get(), settings, warnings, stats);
+  if (s.ok()) s = bulk->FlushAll();
+  bulk.reset();
+  if (!s.ok()) {
+    std::filesystem::remove_all(fresh, ec);
+    return s;
+  }
+  index->reset();
+  const std::string old = path + ".old";
+  std::filesystem::remove_all(old, ec);
+  std::filesystem::rename(path, old, ec);
+  if (!ec) std::filesystem::rename(fresh, path, ec);
+  Status swapped =
+      ec ? Status::IOError("replace index " + path + " with " + fresh + ": " + ec.message())
+         : Status::OK();
+  if (!ec) std::filesystem::remove_all(old, ec);
+  s = Index::Open(path, false, index);
+  if (!swapped.ok()) return swapped;
+  return s;
+}
+
+}  // namespace lumodb
