@@ -8,6 +8,8 @@ cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 cmake -S "$src_dir" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/consumer" >/dev/null
 export HOME="$work/home"; mkdir -p "$HOME"
+# Consumers run in the temporary folder: LastCmd writes run_<program>.sh there.
+cd "$work"
 name="$("$work/consumer/consumer")"
 [ -f "$HOME/.lumo/experiments/install.check/$name/journal" ]
 # pkg-config: compile the same program against the installed .pc file.
