@@ -418,13 +418,39 @@ class RerunLumoTest : public RerunCliTest {
   std::string tree_;
 };
 
+TEST_F(RerunLumoTest, DryRunOfAMovedTreeStillPrintsTheCommand) {
+  // A tree copied from another machine: the recorded working folder is
+  // not here (the copy's execute.json names a folder that does not exist).
+  const std::string gone = dir_ / "other-machine/project";
+  const std::string execute = tree_ + "/experiments/mnist.mlp/261128.007.adt/info/execute.json";
+  json exec = json::parse(testing::ReadFile(execute));
+  exec["cwd"] = gone;
+  testing::WriteFile(execute, exec.dump(2));
+  ASSERT_FALSE(std::filesystem::exists(gone));
+  Import();
+
+  Result r = Cli({"rerun", "--dry-run", "261128.007.adt", "--seed=3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_GE(lines.size(), 4u) << r.out;
+  EXPECT_EQ(lines[0],
+            "/usr/bin/python3 train.py --exp mnist.mlp --lr 0.1 --seed 3 --epochs 4 --lr=0.2");
+  EXPECT_EQ(lines[1], "cwd: " + gone);
+  EXPECT_THAT(r.out, HasSubstr("env: LUMO_RERUN_FROM=261128.007.adt\n"));
+  EXPECT_THAT(r.err, HasSubstr("warning: working folder " + gone));
+  EXPECT_THAT(r.err, HasSubstr("--cwd"));
+
+  // Only a real rerun refuses, naming the folder, and claims nothing.
+  Result real = Cli({"rerun", "261128.007.adt", "--seed=3"});
+  EXPECT_EQ(real.code, 1);
+  EXPECT_THAT(real.err, HasSubstr(gone));
+  EXPECT_THAT(real.err, HasSubstr("--cwd"));
+  EXPECT_FALSE(std::filesystem::exists(home_ + "/.lumo/experiments/mnist.mlp"))
+      << "a refused rerun claimed a test_name";
+}
+
 TEST_F(RerunLumoTest, DryRunOfAnImportedRerunDropsTheRepeatedScript) {
   Import();
-  // The recorded folder (/srv/lumo-demo/project) is not on this machine.
-  Result missing = Cli({"rerun", "--dry-run", "261128.007.adt", "--seed=3"});
-  EXPECT_EQ(missing.code, 1);
-  EXPECT_THAT(missing.err, HasSubstr("/srv/lumo-demo/project"));
-
   Result r = Cli({"rerun", "--dry-run", "--cwd", work_, "261128.007.adt", "--seed=3"});
   ASSERT_EQ(r.code, 0) << r.err;
   std::vector<std::string> lines = Lines(r.out);

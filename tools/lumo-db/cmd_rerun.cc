@@ -68,6 +68,10 @@ int RunRerun(const Common& shared, RerunArgs& a, CLI::App* app) {
     if (!s.ok()) return Fail(s);
   }  // the index is closed before the child runs
   if (a.dry_run) {
+    // A tree copied from another machine: the command is still worth seeing.
+    if (command.cwd_missing) {
+      std::cerr << "lumo-db: warning: " << command.MissingCwdMessage() << "\n";
+    }
     std::cout << command.DryRunText();
     return std::cout ? kExitOk : kExitFailed;
   }

@@ -56,6 +56,10 @@ struct RerunCommand {
   int repeat = 1;          // the new run's depth in the rerun chain
   std::vector<std::string> argv;  // argv[0] is the program
   std::string cwd;
+  // The recorded working folder does not exist here (a tree copied from
+  // another machine): a dry run still shows the command, StartRerun
+  // refuses (choose another folder with RerunOptions::cwd).
+  bool cwd_missing = false;
   // Set on top of the current environment (LUMO_EXP_TEST_NAME is added
   // by StartRerun once the name is claimed).
   std::vector<std::pair<std::string, std::string>> env;
@@ -69,6 +73,9 @@ struct RerunCommand {
   std::string checkout_commit, checkout_repo, checkout_subdir;
   bool checked_out = false;
 
+  // "working folder DIR of run EXP/TEST no longer exists; choose another
+  // with --cwd DIR": why a command with cwd_missing cannot run.
+  std::string MissingCwdMessage() const;
   // The command as one line a POSIX shell runs as it is.
   std::string ShellLine() const;
   // ShellLine, then "cwd: DIR", then one "env: NAME=VALUE" line per
@@ -77,9 +84,10 @@ struct RerunCommand {
 };
 
 // Builds the command of a rerun from the original's recorded `execute`.
-// NotFound naming the run (no such run, no recorded command, its working
-// folder gone: choose another with options.cwd); InvalidArgument naming a
-// bad override; Ambiguous for a test_name of several exp_names.
+// NotFound naming the run (no such run, no recorded command or working
+// folder); InvalidArgument naming a bad override; Ambiguous for a
+// test_name of several exp_names. A recorded working folder that is gone
+// is not an error here: the command says so in cwd_missing.
 Status PlanRerun(Watcher& watcher, const std::string& test_name,
                  const RerunOptions& options, RerunCommand* out);
 
@@ -103,7 +111,8 @@ struct RerunProcess {
 // does, since lumo's Python Experiment knows no LUMO_RERUN_FROM. detach:
 // the child runs in its own session, stdin from /dev/null, and is not
 // waited for (nor left as a zombie). IOError naming the program or folder
-// when it cannot be started.
+// when it cannot be started; NotFound (MissingCwdMessage) when the recorded
+// working folder is gone.
 Status StartRerun(const RerunCommand& command, bool detach, RerunProcess* out);
 
 // Waits for a child StartRerun started (not detached). *exit_status is

@@ -96,6 +96,11 @@ enum ChildReport : int { kPid = 1, kForkFailed, kChdirFailed, kExecFailed };
 
 std::string RerunCommand::ShellLine() const { return ShellJoin(argv); }
 
+std::string RerunCommand::MissingCwdMessage() const {
+  return "working folder " + cwd + " of run " + from_exp_name + "/" + from_test_name +
+         " no longer exists; choose another with --cwd DIR";
+}
+
 std::string RerunCommand::DryRunText() const {
   std::string out = ShellLine() + "\ncwd: " + ShellQuote(cwd) + "\n";
   if (!checkout_commit.empty() && !checked_out) {
@@ -179,15 +184,12 @@ Status PlanRerun(Watcher& watcher, const std::string& test_name,
       return Status::NotFound("run " + who +
                               " recorded no working folder; choose one with --cwd DIR");
     }
-    if (!IsDir(c.cwd)) {
-      return Status::NotFound("working folder " + c.cwd + " of run " + who +
-                              " no longer exists; choose another with --cwd DIR");
-    }
+    c.cwd_missing = !IsDir(c.cwd);
   }
   c.repeat = NextRepeat(run);
   c.env = {{"LUMO_RERUN_FROM", test_name},
            {"LUMO_RERUN_REPEAT", std::to_string(c.repeat)}};
-  if (!options.checkout) {
+  if (!options.checkout && !c.cwd_missing) {
     s = RootsFrom(c.cwd, &c.roots);
     if (!s.ok()) return s;
   }
@@ -230,6 +232,7 @@ Status CheckoutRerun(RerunCommand* c) {
 
 Status StartRerun(const RerunCommand& c, bool detach, RerunProcess* out) {
   if (c.argv.empty()) return Status::InvalidArgument("rerun: empty command");
+  if (c.cwd_missing) return Status::NotFound(c.MissingCwdMessage());
   const std::string program = ResolveProgram(c.argv[0]);
   if (program.empty()) {
     return Status::NotFound("program " + c.argv[0] + " of run " + c.from_test_name +
