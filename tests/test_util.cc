@@ -2,11 +2,13 @@
 #include "test_util.h"
 
 #include <fcntl.h>
+#include <pty.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -63,10 +65,14 @@ void WriteFile(const std::string& path, const std::string& data) {
   out << data;
 }
 
-Result RunProgram(const std::string& program, const std::vector<std::string>& args,
-                  const std::string& home, const std::string& cwd,
-                  const std::string& capture_prefix,
-                  const std::map<std::string, std::string>& env) {
+namespace {
+
+// Runs the program as RunProgram describes; with terminal_stderr, its
+// stderr is the slave side of a new pseudo-terminal, read here until the
+// program closes it.
+Result Spawn(const std::string& program, const std::vector<std::string>& args,
+             const std::string& home, const std::string& cwd, const std::string& capture_prefix,
+             const std::map<std::string, std::string>& env, bool terminal_stderr) {
   std::vector<std::string> argv_s = {program};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
@@ -88,28 +94,62 @@ Result RunProgram(const std::string& program, const std::vector<std::string>& ar
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  int master = -1, slave = -1;
+  if (terminal_stderr) {
+    struct winsize size = {};
+    size.ws_row = 24;
+    size.ws_col = 120;
+    if (::openpty(&master, &slave, nullptr, nullptr, &size) != 0) return Result();
+  }
   const std::string out_path = capture_prefix + ".out", err_path = capture_prefix + ".err";
   pid_t pid = ::fork();
   if (pid == 0) {
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = terminal_stderr ? slave : ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int null = ::open("/dev/null", O_RDONLY);
     if (out < 0 || err < 0 || null < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0 ||
         ::dup2(null, 0) < 0 || ::chdir(cwd.c_str()) != 0) {
       ::_exit(126);
     }
+    if (master >= 0) ::close(master);
     struct rlimit no_core = {0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);  // a failing trainer aborts
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   Result r;
+  std::string terminal;
+  if (terminal_stderr) {
+    ::close(slave);
+    char buf[4096];
+    // EIO once the program (and every process it left) closed the slave.
+    for (ssize_t n; (n = ::read(master, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR);) {
+      if (n > 0) terminal.append(buf, static_cast<size_t>(n));
+    }
+    ::close(master);
+  }
   int status = 0;
   if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = ReadFile(out_path);
-  r.err = ReadFile(err_path);
+  r.err = terminal_stderr ? terminal : ReadFile(err_path);
   return r;
+}
+
+}  // namespace
+
+Result RunProgram(const std::string& program, const std::vector<std::string>& args,
+                  const std::string& home, const std::string& cwd,
+                  const std::string& capture_prefix,
+                  const std::map<std::string, std::string>& env) {
+  return Spawn(program, args, home, cwd, capture_prefix, env, false);
+}
+
+Result RunProgramOnTerminal(const std::string& program, const std::vector<std::string>& args,
+                            const std::string& home, const std::string& cwd,
+                            const std::string& capture_prefix,
+                            const std::map<std::string, std::string>& env) {
+  return Spawn(program, args, home, cwd, capture_prefix, env, true);
 }
 
 std::vector<std::string> Lines(const std::string& text) {
@@ -130,6 +170,15 @@ Result ProgramTest::Run(const std::string& program, const std::vector<std::strin
                         const std::string& cwd, const std::map<std::string, std::string>& env) {
   Result r = RunProgram(program, args, home_, cwd.empty() ? work_ : cwd,
                         dir_ / ("run" + std::to_string(calls_++)), env);
+  EXPECT_NE(r.code, -1) << program << " did not run";
+  return r;
+}
+
+Result ProgramTest::RunOnTerminal(const std::string& program,
+                                  const std::vector<std::string>& args,
+                                  const std::map<std::string, std::string>& env) {
+  Result r = RunProgramOnTerminal(program, args, home_, work_,
+                                  dir_ / ("run" + std::to_string(calls_++)), env);
   EXPECT_NE(r.code, -1) << program << " did not run";
   return r;
 }

@@ -51,6 +51,14 @@ Result RunProgram(const std::string& program, const std::vector<std::string>& ar
                   const std::string& capture_prefix,
                   const std::map<std::string, std::string>& env = {});
 
+// RunProgram, with the program's stderr on a pseudo-terminal (isatty is
+// true there): Result::err is what it wrote to the terminal, control
+// characters and all.
+Result RunProgramOnTerminal(const std::string& program, const std::vector<std::string>& args,
+                            const std::string& home, const std::string& cwd,
+                            const std::string& capture_prefix,
+                            const std::map<std::string, std::string>& env = {});
+
 // The lines of text, without their newlines.
 std::vector<std::string> Lines(const std::string& text);
 
@@ -63,6 +71,9 @@ class ProgramTest : public ::testing::Test {
   // under dir_ with a fresh prefix; fails the test if it could not start.
   Result Run(const std::string& program, const std::vector<std::string>& args,
              const std::string& cwd = "", const std::map<std::string, std::string>& env = {});
+  // Run in work_, with stderr on a pseudo-terminal (RunProgramOnTerminal).
+  Result RunOnTerminal(const std::string& program, const std::vector<std::string>& args,
+                       const std::map<std::string, std::string>& env = {});
   // git in cwd with a fixed identity and no system config (env on top).
   Result Git(const std::string& cwd, const std::vector<std::string>& args,
              std::map<std::string, std::string> env = {});

@@ -3,6 +3,8 @@
 
 #include <iostream>
 
+#include "progress.h"
+
 namespace lumodb::cli {
 
 void AddCommonOptions(CLI::App* app, Common* common) {
@@ -35,6 +37,7 @@ std::string LoadStatsText(const LoadStats& stats, const std::string& db_path) {
 }
 
 int Fail(const Status& s) {
+  ProgressLine::ClearCurrent();
   std::cerr << "lumo-db: " << s.ToString() << "\n";
   switch (s.code()) {
     case Status::Code::kInvalidArgument:
@@ -45,7 +48,10 @@ int Fail(const Status& s) {
   }
 }
 
-void Warn(const std::string& message) { std::cerr << "lumo-db: warning: " << message << "\n"; }
+void Warn(const std::string& message) {
+  ProgressLine::ClearCurrent();
+  std::cerr << "lumo-db: warning: " << message << "\n";
+}
 
 Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* out) {
   Roots roots;

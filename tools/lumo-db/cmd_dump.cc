@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "progress.h"
 
 namespace lumodb::cli {
 
@@ -49,12 +50,14 @@ int DumpLumoDir(const Common& common, const std::string& exp,
     selection.filters.push_back({"test_name", "~", "^(?:" + pattern + ")$"});
   }
   size_t exported = 0;
-  s = watcher->export_lumo(selection, out, &exported);
+  ProgressLine progress("exporting", "exported", "runs");
+  s = watcher->export_lumo(selection, out, &exported, progress.Callback());
   if (!s.ok()) {
     std::cerr << "lumo-db: " << s.ToString() << " (" << exported << " runs written to " << out
               << ")\n";
     return kExitFailed;
   }
+  progress.Finish();
   std::cout << "exported " << exported << " runs to " << out << "\n";
   return std::cout ? kExitOk : kExitFailed;
 }

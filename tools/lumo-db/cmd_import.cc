@@ -1,7 +1,5 @@
 // lumo-db import: existing lumo trees into the index, read-only, with a
 // report of what was read (Watcher::import_lumo does the work).
-#include <unistd.h>
-
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -9,6 +7,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "progress.h"
 
 namespace lumodb::cli {
 
@@ -31,16 +30,14 @@ int RunImport(const Common& common, const ImportArgs& a) {
   Status s = OpenWatcher(common, false, &watcher);
   if (!s.ok()) return Fail(s);
   ImportReport report;
-  const bool tty = isatty(STDERR_FILENO) != 0;
+  ProgressLine progress("importing", "read", "runs", a.format != "json");
   ImportOptions options;
   options.cache_root = a.cache;
   options.full_check = a.full;
-  options.progress = [tty](size_t done, size_t total) {
-    if (tty) std::cerr << "\rimporting: " << done << "/" << total << " runs" << std::flush;
-  };
+  options.progress = progress.Callback();
   s = watcher->import_lumo(a.paths, options, &report);
-  if (tty) std::cerr << "\r\033[K";
   if (!s.ok()) return Fail(s);
+  progress.Finish();
   if (a.format == "json") {
     nlohmann::json j = {{"imported", report.imported},
                         {"updated", report.updated},

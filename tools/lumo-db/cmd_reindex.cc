@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli.h"
+#include "progress.h"
 
 namespace lumodb::cli {
 
@@ -14,8 +15,10 @@ Command AddReindex(CLI::App& app, const Common& common) {
             Status s = OpenWatcher(common, false, &watcher);
             if (!s.ok()) return Fail(s);
             LoadStats stats;
-            s = watcher->reindex(&stats);
+            ProgressLine progress("reindexing", "reindexed", "runs");
+            s = watcher->reindex(&stats, progress.Callback());
             if (!s.ok()) return Fail(s);
+            progress.Finish();
             std::cout << "reindexed: " << LoadStatsText(stats, watcher->db_path()) << "\n";
             return kExitOk;
           }};

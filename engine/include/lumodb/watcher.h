@@ -43,6 +43,10 @@ struct Query {
   size_t limit = 0;             // 0: no limit
 };
 
+// Told how far a long job (import, reindex, export) has come: items done
+// and items in all, at the job's own pace (every few hundred runs).
+using Progress = std::function<void(size_t done, size_t total)>;
+
 struct LoadStats {
   size_t markers = 0;          // active-run markers seen
   size_t runs_read = 0;        // journals opened
@@ -82,7 +86,7 @@ struct ImportOptions {
   // tree is not in the page cache, so more threads than cores pay.
   int threads = 0;
   // Called with (runs done, runs found).
-  std::function<void(size_t, size_t)> progress;
+  Progress progress;
 };
 
 class Watcher {
@@ -95,8 +99,9 @@ class Watcher {
   // Brings the index up to date with the journals.
   virtual Status load(LoadStats* stats = nullptr) = 0;
   // Drops the index contents and rebuilds them from every journal under
-  // info_root.
-  virtual Status reindex(LoadStats* stats = nullptr) = 0;
+  // info_root (and the registered lumo trees). progress, when set, is
+  // called with (journals read, journals found).
+  virtual Status reindex(LoadStats* stats = nullptr, const Progress& progress = {}) = 0;
 
   // One run as JSON (lumo's keys). exp_name may be empty; a test_name that
   // names runs of several exp_names is kAmbiguous and candidates lists them
@@ -116,8 +121,7 @@ class Watcher {
                              const ImportOptions& options, ImportReport* report) = 0;
   // The same with default options but the cache root and progress.
   Status import_lumo(const std::vector<std::string>& paths, const std::string& cache_root,
-                     ImportReport* report,
-                     const std::function<void(size_t, size_t)>& progress = {}) {
+                     ImportReport* report, const Progress& progress = {}) {
     ImportOptions options;
     options.cache_root = cache_root;
     options.progress = progress;
@@ -129,9 +133,10 @@ class Watcher {
   // note.md, metric.pkl), so that lumo's Watcher can read them. out_dir is
   // created if missing. Nothing is written when a run's folder already
   // exists (an IOError naming it) or a run cannot be written; nothing
-  // outside out_dir is ever touched. *exported counts the runs written.
+  // outside out_dir is ever touched. *exported counts the runs written;
+  // progress, when set, is called with (runs written, runs selected).
   virtual Status export_lumo(const Query& selection, const std::string& out_dir,
-                             size_t* exported) = 0;
+                             size_t* exported, const Progress& progress = {}) = 0;
 
   // The index's own sequence number: it changes when anything was written.
   virtual uint64_t sequence() const = 0;

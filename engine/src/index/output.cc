@@ -2,6 +2,8 @@
 #include "index/output.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <utility>
 
 #include "index/filter.h"
@@ -72,6 +74,64 @@ std::string EscapeForTable(const std::string& s) {
   return out;
 }
 
+// A float as a person reads it in a table: integer-valued floats without a
+// fraction (1.0 -> "1"), others with at most 6 significant digits, as
+// pandas displays them (0.9906442466474564 -> "0.990644", 1e-05 -> "1e-05").
+std::string ShortFloat(double d) {
+  char buf[64];
+  if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 1e15) {
+    std::snprintf(buf, sizeof(buf), "%.0f", d);
+    if (buf[0] == '-' && buf[1] == '0' && buf[2] == '\0') return "0";  // -0.0
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.6g", d);
+  }
+  return buf;
+}
+
+// Compact JSON text with every float shortened as ShortFloat does.
+void AppendShortJson(const json& v, std::string* out) {
+  switch (v.type()) {
+    case json::value_t::number_float:
+      out->append(std::isfinite(v.get<double>()) ? ShortFloat(v.get<double>()) : "null");
+      return;
+    case json::value_t::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const json& e : v) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendShortJson(e, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case json::value_t::object: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& [key, e] : v.items()) {
+        if (!first) out->push_back(',');
+        first = false;
+        out->append(Dump(json(key), -1)).push_back(':');
+        AppendShortJson(e, out);
+      }
+      out->push_back('}');
+      return;
+    }
+    default:
+      out->append(Dump(v, -1));
+  }
+}
+
+// A table cell: as JsonCellText, but floats shortened (JSON, JSON Lines and
+// CSV keep the exact shortest round-trip value).
+std::string TableCellText(const json& v) {
+  if (v.is_number_float()) return ShortFloat(v.get<double>());
+  if (!v.is_array() && !v.is_object()) return JsonCellText(v);
+  std::string out;
+  AppendShortJson(v, &out);
+  return out;
+}
+
 struct Cell {
   std::string text;
   bool right_aligned = false;
@@ -112,7 +172,7 @@ void WriteTable(std::ostream& out, const std::vector<json>& runs,
         row.push_back({"", false});
       } else {
         row.push_back(
-            {EscapeForTable(JsonCellText(*value)), value->is_number()});
+            {EscapeForTable(TableCellText(*value)), value->is_number()});
       }
     }
     rows.push_back(std::move(row));

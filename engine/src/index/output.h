@@ -34,7 +34,10 @@ Status ParseColumns(const std::string& csv, std::vector<std::string>* columns);
 //
 // table: like `sqlite3 -column`: a header line, a line of dashes under each
 //        header, columns two spaces apart, numbers right-aligned, newlines in
-//        cells shown as \n.
+//        cells shown as \n. Floats (also inside lists and objects) show at
+//        most 6 significant digits, as pandas displays them (0.990644),
+//        integer-valued floats without a fraction (1); json, jsonl and csv
+//        keep the exact shortest round-trip value.
 // json:  one array, indented by 2.
 // jsonl: one compact object per line.
 // csv:   RFC 4180 with a header row and "\n" line ends.

@@ -90,11 +90,13 @@ Status BuildRunJson(Index* index, const std::string& exp,
                       {"exec_argv", st.execute->exec_argv}};
     }
     if (st.pinfo != nullptr) {
-      j["pinfo"] = {{"pid", st.pinfo->pid},
-                    {"host", st.pinfo->host},
-                    {"pstart", st.pinfo->pstart},
-                    {"boot_id", st.pinfo->boot_id},
-                    {"pname", st.pinfo->pname}};
+      // Values nobody recorded (lumo records no host or boot id) are
+      // absent, never an empty string that looks like a real value.
+      nlohmann::json pinfo = {{"pid", st.pinfo->pid}, {"pstart", st.pinfo->pstart}};
+      if (!st.pinfo->pname.empty()) pinfo["pname"] = st.pinfo->pname;
+      if (!st.pinfo->host.empty()) pinfo["host"] = st.pinfo->host;
+      if (!st.pinfo->boot_id.empty()) pinfo["boot_id"] = st.pinfo->boot_id;
+      j["pinfo"] = std::move(pinfo);
     }
     if (st.roots != nullptr) {
       j["roots"] = {{"info_root", st.roots->info_root},
@@ -104,7 +106,7 @@ Status BuildRunJson(Index* index, const std::string& exp,
     j["info_dir"] = st.info_dir;
     j["blob_dir"] = st.blob_dir;
     j["cache_dir"] = st.cache_dir;
-    j["lumodb_version"] = st.lumodb_version;
+    if (!st.lumodb_version.empty()) j["lumodb_version"] = st.lumodb_version;
   }
   j["tags"] = rec.tags;
   j["note"] = rec.note;

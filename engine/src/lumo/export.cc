@@ -344,7 +344,8 @@ Status WriteRunFolder(const std::string& out_dir, const RunFiles& run) {
 
 Status ExportLumoRuns(Index* index, const std::string& timezone,
                       const std::vector<std::pair<std::string, std::string>>& runs,
-                      const std::string& out_dir_in, size_t* exported) {
+                      const std::string& out_dir_in, size_t* exported,
+                      const Progress& progress) {
   *exported = 0;
   std::string out_dir = out_dir_in;
   while (out_dir.size() > 1 && out_dir.back() == '/') out_dir.pop_back();
@@ -382,6 +383,7 @@ Status ExportLumoRuns(Index* index, const std::string& timezone,
     s = WriteRunFolder(out_dir, run);
     if (!s.ok()) return s;
     ++*exported;
+    if (progress) progress(*exported, all.size());
   }
   return Status::OK();
 }

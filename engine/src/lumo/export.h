@@ -25,6 +25,7 @@
 
 #include "index/index.h"
 #include "lumodb/status.h"
+#include "lumodb/watcher.h"
 
 namespace lumodb {
 
@@ -34,10 +35,12 @@ namespace lumodb {
 // naming it, a name or key that cannot be a file name is InvalidArgument.
 // Each run is built in a hidden folder beside its final place, file by file
 // (temp + rename), and renamed into place whole. *exported counts the runs
-// written, also when a later one fails.
+// written, also when a later one fails; progress (may be empty) is told
+// (runs written, runs in all) after each.
 Status ExportLumoRuns(Index* index, const std::string& timezone,
                       const std::vector<std::pair<std::string, std::string>>& runs,
-                      const std::string& out_dir, size_t* exported);
+                      const std::string& out_dir, size_t* exported,
+                      const Progress& progress = {});
 
 }  // namespace lumodb
 

@@ -18,7 +18,7 @@
 namespace lumodb {
 
 Status BuildFromJournals(Index* target, const LoadSettings& settings, Warnings* warnings,
-                         LoadStats* stats) {
+                         LoadStats* stats, const Progress& progress) {
   Status s;
   const std::string active = ActiveDir(settings.info_root);
   std::set<std::string> markers;
@@ -28,58 +28,68 @@ Status BuildFromJournals(Index* target, const LoadSettings& settings, Warnings* 
     if (!s.ok()) return s;
     markers.insert(names.begin(), names.end());
   }
-  std::vector<std::string> exps;
-  s = ListDir(settings.info_root, &exps);
-  if (!s.ok()) return s;
-  std::sort(exps.begin(), exps.end());
-  int64_t now = NowMicros();
-  rocksdb::WriteBatch batch;
-  size_t in_batch = 0;
-  for (const std::string& exp : exps) {
-    if (exp[0] == '.' || !ValidateExpName(exp).ok()) continue;
-    std::vector<std::string> tests;
-    s = ListDir(settings.info_root + "/" + exp, &tests);
+  // Every run folder first (a listing per exp_name), so that progress
+  // knows how many there are.
+  std::vector<std::pair<std::string, std::string>> runs;
+  {
+    std::vector<std::string> exps;
+    s = ListDir(settings.info_root, &exps);
     if (!s.ok()) return s;
-    for (const std::string& test : tests) {
-      if (!IsValidTestName(test)) continue;
-      RunLoadContext ctx = settings.Context(now);
-      ctx.exp_name = exp;
-      ctx.test_name = test;
-      ctx.fresh = true;
-      const std::string marker = active + "/" + MarkerName(exp, test);
-      struct stat st;
-      if (markers.count(MarkerName(exp, test)) != 0 && ::stat(marker.c_str(), &st) == 0) {
-        ctx.has_marker = true;
-        ctx.marker_mtime_us = MtimeMicros(st);
-      }
-      bool retire = false;
-      s = LoadRun(target, ctx, warnings, &batch, stats, &retire);
-      if (!s.ok()) {
-        stats->runs_failed++;
-        warnings->RunSkipped(exp, test, s);
-        continue;
-      }
-      if (retire) ::unlink(marker.c_str());
-      if (++in_batch == 512) {
-        s = target->Write(&batch, /*disable_wal=*/true);
-        if (!s.ok()) return s;
-        batch.Clear();
-        in_batch = 0;
+    std::sort(exps.begin(), exps.end());
+    for (const std::string& exp : exps) {
+      if (exp[0] == '.' || !ValidateExpName(exp).ok()) continue;
+      std::vector<std::string> tests;
+      s = ListDir(settings.info_root + "/" + exp, &tests);
+      if (!s.ok()) return s;
+      for (std::string& test : tests) {
+        if (IsValidTestName(test)) runs.emplace_back(exp, std::move(test));
       }
     }
   }
-  return target->Write(&batch, true);
+  int64_t now = NowMicros();
+  rocksdb::WriteBatch batch;
+  size_t done = 0;
+  if (progress) progress(0, runs.size());
+  for (const auto& [exp, test] : runs) {
+    RunLoadContext ctx = settings.Context(now);
+    ctx.exp_name = exp;
+    ctx.test_name = test;
+    ctx.fresh = true;
+    const std::string marker = active + "/" + MarkerName(exp, test);
+    struct stat st;
+    if (markers.count(MarkerName(exp, test)) != 0 && ::stat(marker.c_str(), &st) == 0) {
+      ctx.has_marker = true;
+      ctx.marker_mtime_us = MtimeMicros(st);
+    }
+    bool retire = false;
+    s = LoadRun(target, ctx, warnings, &batch, stats, &retire);
+    if (!s.ok()) {
+      stats->runs_failed++;
+      warnings->RunSkipped(exp, test, s);
+    } else if (retire) {
+      ::unlink(marker.c_str());
+    }
+    if (++done % 512 == 0) {
+      s = target->Write(&batch, /*disable_wal=*/true);
+      if (!s.ok()) return s;
+      batch.Clear();
+      if (progress) progress(done, runs.size());
+    }
+  }
+  s = target->Write(&batch, true);
+  if (s.ok() && progress) progress(done, runs.size());
+  return s;
 }
 
 Status RebuildIndex(const LoadSettings& settings, Warnings* warnings, std::unique_ptr<Index>* index,
-                    LoadStats* stats) {
+                    LoadStats* stats, const Progress& progress) {
   const std::string path = (*index)->path();
   const std::string fresh = path + ".reindex";
   std::error_code ec;
   std::filesystem::remove_all(fresh, ec);
   std::unique_ptr<Index> bulk;
   Status s = Index::OpenBulk(fresh, &bulk);
-  if (s.ok()) s = BuildFromJournals(bulk.get(), settings, warnings, stats);
+  if (s.ok()) s = BuildFromJournals(bulk.get(), settings, warnings, stats, progress);
   if (s.ok()) s = bulk->FlushAll();
   bulk.reset();
   if (!s.ok()) {

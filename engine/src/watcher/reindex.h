@@ -16,15 +16,16 @@ namespace lumodb {
 
 // Loads every <info_root>/<exp_name>/<test_name>/journal into target, in
 // batches written without the WAL. Markers of runs that ended long ago are
-// retired, as a load would.
+// retired, as a load would. progress (may be empty) is told (journals
+// read, journals found) every 512 runs and at the end.
 Status BuildFromJournals(Index* target, const LoadSettings& settings, Warnings* warnings,
-                         LoadStats* stats);
+                         LoadStats* stats, const Progress& progress);
 
 // Builds a fresh index beside *index, closes *index, swaps the new one
 // into its path and reopens it for writing into *index. *index must be the
 // writer. Imported lumo trees are not read here: the caller re-imports them.
 Status RebuildIndex(const LoadSettings& settings, Warnings* warnings, std::unique_ptr<Index>* index,
-                    LoadStats* stats);
+                    LoadStats* stats, const Progress& progress);
 
 }  // namespace lumodb
 

@@ -52,18 +52,19 @@ class WatcherImpl : public Watcher {
     return Lumo().Refresh();
   }
 
-  Status reindex(LoadStats* stats) override {
+  Status reindex(LoadStats* stats, const Progress& progress) override {
     LoadStats local;
     if (stats == nullptr) stats = &local;
     Status s = BecomeWriter("reindex");
     if (!s.ok()) return s;
     // Imported lumo trees are sources too: read again after the rebuild.
     std::vector<LumoSource> sources = Lumo().Sources();
-    s = RebuildIndex(settings_, &warnings_, &index_, stats);
+    s = RebuildIndex(settings_, &warnings_, &index_, stats, progress);
     if (!s.ok()) return s;
     for (const LumoSource& source : sources) {
       ImportOptions options;
       options.cache_root = source.cache_root;
+      options.progress = progress;
       ImportReport report;
       s = Lumo().Import({source.path()}, options, &report);
       for (const auto& p : report.problems) warnings_.Warn(p.path + ": " + p.what);
@@ -90,8 +91,8 @@ class WatcherImpl : public Watcher {
     return Lumo().Import(paths, options, report);
   }
 
-  Status export_lumo(const Query& selection, const std::string& out_dir,
-                     size_t* exported) override {
+  Status export_lumo(const Query& selection, const std::string& out_dir, size_t* exported,
+                     const Progress& progress) override {
     *exported = 0;
     std::vector<std::string> selected;
     Status s = query(selection, &selected);
@@ -101,7 +102,7 @@ class WatcherImpl : public Watcher {
       nlohmann::json j = nlohmann::json::parse(run, nullptr, false);
       runs.emplace_back(j.value("exp_name", ""), j.value("test_name", ""));
     }
-    return ExportLumoRuns(index_.get(), roots_.timezone, runs, out_dir, exported);
+    return ExportLumoRuns(index_.get(), roots_.timezone, runs, out_dir, exported, progress);
   }
 
   uint64_t sequence() const override { return index_->db()->GetLatestSequenceNumber(); }
