@@ -221,6 +221,7 @@ class CrashTest : public ::testing::Test {
 
   std::unique_ptr<Watcher> OpenWatcher(const std::string& db_name = "index") {
     WatcherOptions options;
+    options.writer_wait_ms = 500;  // tests never wait long for another writer
     options.db_path = tmp_ / db_name;
     options.warn = CollectWarning;
     std::unique_ptr<Watcher> w;

@@ -87,6 +87,7 @@ class LumoExportTest : public ::testing::Test {
 
   std::unique_ptr<Watcher> Open(const std::string& db) {
     WatcherOptions options;
+    options.writer_wait_ms = 500;  // tests never wait long for another writer
     options.db_path = dir_ / db;
     options.warn = FailOnWarning;
     std::unique_ptr<Watcher> w;

@@ -130,6 +130,7 @@ class LumoImportTest : public ::testing::Test {
 
   std::unique_ptr<Watcher> Open(const std::string& db = "db") {
     WatcherOptions options;
+    options.writer_wait_ms = 500;  // tests never wait long for another writer
     options.db_path = dir_ / db;
     options.warn = RecordWarning;
     std::unique_ptr<Watcher> w;
@@ -156,7 +157,7 @@ class LumoImportTest : public ::testing::Test {
 
   static json Retrieve(Watcher* w, const std::string& test, const std::string& exp = "") {
     std::string text;
-    Status s = w->retrieve(test, exp, &text);
+    Status s = w->retrieve(test, exp, &text, nullptr, /*raw=*/true);
     EXPECT_TRUE(s.ok()) << test << ": " << s.ToString();
     return s.ok() ? json::parse(text) : json();
   }

@@ -17,6 +17,7 @@ class LazyWatcherTest : public ::testing::Test {
     roots_.cache_root = dir_ / "cache";
     roots_.FillDefaults(dir_.path());
     options_.db_path = dir_ / "db";
+    options_.writer_wait_ms = 500;  // tests never wait long for another writer
   }
   std::string Record(const std::string& exp_name, double acc) {
     ExperimentOptions eo;

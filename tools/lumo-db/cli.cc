@@ -16,6 +16,11 @@ void AddCommonOptions(CLI::App* app, Common* common) {
                   "lumo's cache root; default from lumo's config");
   app->add_flag("--no-load", common->no_load,
                 "Answer from the index as it is, without loading new journal records first");
+  app->add_option("--wait", common->wait_s,
+                  "Seconds a command that writes the index (a load, import, reindex) waits "
+                  "for another process writing it (default 30); then it fails naming that "
+                  "process, or a reading command answers from the index as it is")
+      ->check(CLI::NonNegativeNumber);
 }
 
 CLI::Option* AddExpOption(CLI::App* cmd, std::string* exp, const std::string& help) {
@@ -63,6 +68,7 @@ Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* ou
   options.db_path = common.db;
   options.warn = Warn;
   options.lazy_writer = load;  // reading commands write only when needed
+  options.writer_wait_ms = static_cast<int>(common.wait_s * 1000);
   s = Watcher::Open(roots, options, out);
   if (!s.ok()) return s;
   if (load && !common.no_load) {

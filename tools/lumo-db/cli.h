@@ -25,6 +25,8 @@ struct Common {
   std::string info_root;
   std::string cache_root;
   bool no_load = false;
+  // How long a command that must write waits for another writer.
+  double wait_s = 30;
 };
 
 // One subcommand and what to do when it is the one given. run is called

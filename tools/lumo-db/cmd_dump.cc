@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "index/output.h"
 #include "progress.h"
 
 namespace lumodb::cli {
@@ -16,6 +17,7 @@ namespace {
 
 struct DumpArgs {
   std::string exp, format = "jsonl";
+  bool raw = false;
   std::vector<std::string> words;  // test_names; with lumo-dir, OUT first
 };
 
@@ -69,16 +71,17 @@ int DumpJsonl(const Common& common, const DumpArgs& a) {
   if (a.words.empty()) {
     Query all;
     all.exp_name = a.exp;
-    std::vector<std::string> runs;
-    s = watcher->query(all, &runs);
-    if (!s.ok()) return Fail(s);
-    for (const auto& r : runs) std::cout << r << "\n";
-    return std::cout ? kExitOk : kExitFailed;
+    ReadOptions options;
+    options.raw = a.raw;
+    std::unique_ptr<RowWriter> writer = RowWriter::Make(OutputFormat::kJsonl, {}, std::cout);
+    s = watcher->read(all, options, [&writer](const RunRow& row) { return writer->Write(row); });
+    if (s.ok()) s = writer->Finish();
+    return s.ok() ? kExitOk : Fail(s);
   }
   int code = kExitOk;
   for (const auto& test : a.words) {
     std::string json;
-    s = watcher->retrieve(test, a.exp, &json, nullptr);
+    s = watcher->retrieve(test, a.exp, &json, nullptr, a.raw);
     if (!s.ok()) {
       code = std::max(code, Fail(s));
       continue;
@@ -104,6 +107,9 @@ Command AddDump(CLI::App& app, const Common& common) {
                   "jsonl (default) or lumo-dir: OUT/<exp_name>/<test_name>/ "
                   "with info/*.json, text/*.str, note.md, metric.pkl")
       ->check(CLI::IsMember({"jsonl", "lumo-dir"}));
+  cmd->add_flag("--raw", args->raw,
+                "jsonl: also write, under \"info\", the raw values a run imported from "
+                "lumo recorded for keys lumo-db derives itself");
   return {cmd, [&common, args] {
             if (args->format == "lumo-dir") return DumpLumoDir(common, args->exp, args->words);
             return DumpJsonl(common, *args);

@@ -2,7 +2,6 @@
 // table, JSON, JSON Lines or CSV (Watcher::query does the work).
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,7 +32,7 @@ struct QueryArgs {
   std::vector<std::string> filter_words;
   Query query;
   std::string sort, format = "table", columns;
-  bool desc = false;
+  bool desc = false, raw = false;
 };
 
 int RunQuery(const Common& common, QueryArgs& a) {
@@ -72,15 +71,14 @@ int RunQuery(const Common& common, QueryArgs& a) {
   std::unique_ptr<Watcher> watcher;
   s = OpenWatcher(common, true, &watcher);
   if (!s.ok()) return Fail(s);
-  std::vector<std::string> runs;
-  s = watcher->query(q, &runs);
-  if (!s.ok()) return Fail(s);
-  std::vector<nlohmann::json> parsed;
-  parsed.reserve(runs.size());
-  for (const auto& r : runs) parsed.push_back(nlohmann::json::parse(r));
-  WriteRuns(std::cout, parsed, columns, format);
-  std::cout.flush();
-  return std::cout ? kExitOk : kExitFailed;
+  // Rows go from the index to stdout one at a time.
+  ReadOptions options;
+  options.columns = columns;
+  options.raw = a.raw;
+  std::unique_ptr<RowWriter> writer = RowWriter::Make(format, columns, std::cout);
+  s = watcher->read(q, options, [&writer](const RunRow& row) { return writer->Write(row); });
+  if (s.ok()) s = writer->Finish();
+  return s.ok() ? kExitOk : Fail(s);
 }
 
 }  // namespace
@@ -101,9 +99,14 @@ Command AddQuery(CLI::App& app, const Common& common) {
                   "Default: start time, newest first");
   cmd->add_flag("--desc", args->desc, "Sort descending");
   cmd->add_option("--limit", args->query.limit, "At most N runs (0: all)");
+  cmd->add_option("--offset", args->query.offset,
+                  "Skip the first N matching runs (with --limit: pages)");
   cmd->add_option("--columns", args->columns, "Comma-separated fields to print");
   cmd->add_option("--format", args->format, "table, json, jsonl or csv")
       ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
+  cmd->add_flag("--raw", args->raw,
+                "json, jsonl: whole runs also carry, under \"info\", the raw values a run "
+                "imported from lumo recorded for keys lumo-db derives itself");
   return {cmd, [&common, args] { return RunQuery(common, *args); }};
 }
 

@@ -45,6 +45,7 @@ int RunRerun(const Common& shared, RerunArgs& a, CLI::App* app) {
   if (common.info_root.empty()) common.info_root = shared.info_root;
   if (common.cache_root.empty()) common.cache_root = shared.cache_root;
   common.no_load = common.no_load || shared.no_load;
+  if (common.wait_s == Common().wait_s) common.wait_s = shared.wait_s;
   // Everything from the test_name on was left unparsed: the test_name,
   // then the overrides.
   std::vector<std::string> words = app->remaining();

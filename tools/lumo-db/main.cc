@@ -13,6 +13,8 @@
 
 int main(int argc, char** argv) {
   using namespace lumodb::cli;
+  // Output goes through std::cout only, in large pieces.
+  std::ios::sync_with_stdio(false);
   CLI::App app{
       "lumo-db: durable, indexed records of machine-learning runs.\n"
       "Lists, filters and shows the runs that lumo-db trainers (and "
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
   for (const Command& c : commands) {
     c.app->footer(
         "Shared options (see lumo-db --help) may come before or after the "
-        "command:\n  --db DIR, --info-root DIR, --cache-root DIR, --no-load");
+        "command:\n  --db DIR, --info-root DIR, --cache-root DIR, --no-load, --wait SECONDS");
   }
 
   try {

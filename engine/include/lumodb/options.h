@@ -58,12 +58,23 @@ struct WatcherOptions {
   int heartbeat_timeout_s = 60;
   // A marker of a run that has ended is removed once it is this old.
   int marker_retire_s = 600;
-  // Open read-only (secondary) even when the index is free.
+  // Never write: a read-only view, which load() moves to the index's
+  // newest state (another process's writes, a rebuilt index).
   bool read_only = false;
   // Open a read-only view first; load() reopens the index for writing only
   // when a journal holds something new. One-shot readers (the CLI) then
   // never write, lock or fsync an index that is up to date.
   bool lazy_writer = false;
+  // Only one process writes the index at a time. A load, import or reindex
+  // that finds another writer waits this long for it (like SQLite's busy
+  // timeout), saying once through warn whom it waits for; then an import
+  // or reindex fails with Busy naming the holder, and a load answers from
+  // the index as it is.
+  int writer_wait_ms = 30000;
+  // A long-lived Watcher (a dashboard, a notebook) gives the index back
+  // after each load, import or reindex, so that other processes can write
+  // in between; one-shot readers keep it until they close.
+  bool release_writer = false;
   // Where warnings (torn journal tails, corrupt records) go; stderr if null.
   void (*warn)(const std::string& message) = nullptr;
 };

@@ -7,9 +7,13 @@
 // nothing changed reads one small directory. reindex() rebuilds the index
 // from the journals alone.
 //
-// Only one process writes an index. A Watcher that finds the index held by
-// another process opens it as a read-only secondary: load() then catches up
-// with that writer instead of reading journals, and queries still answer.
+// Only one process writes an index at a time; any number read it. Readers
+// open a read-only view of the index's current generation and never fail
+// because of a writer: a load, an import, a compaction, a reindex (which
+// builds a new generation aside and switches to it) or a writer's crash
+// leaves each reader answering from the old state or the new one. A
+// Watcher that needs to write while another process writes waits its turn
+// (WatcherOptions::writer_wait_ms). docs/format.md, "The index directory".
 #ifndef LUMODB_WATCHER_H_
 #define LUMODB_WATCHER_H_
 
@@ -17,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lumodb/options.h"
@@ -38,9 +43,62 @@ struct Query {
   std::vector<Filter> filters;  // all must hold
   std::string exp_name;         // empty: every experiment
   std::string status;           // empty: any
-  std::string sort_field;       // empty: by start time, newest first
+  // Empty: by start time, newest first. "exp_name" (ascending) is the
+  // index's own order, exp_name then test_name: the cheapest to read.
+  std::string sort_field;
   bool descending = false;
   size_t limit = 0;             // 0: no limit
+  size_t offset = 0;            // skip this many matching runs first (pages)
+};
+
+// A value of one column of a row, typed. Text views stay valid only while
+// the row is being visited.
+struct FieldValue {
+  enum class Type { kAbsent, kNull, kBool, kInt, kDouble, kString, kJson };
+  Type type = Type::kAbsent;  // kAbsent: the run has no such field
+  bool boolean = false;
+  int64_t integer = 0;
+  double number = 0;
+  // kString: the string (UTF-8); kJson: a list or object as compact JSON.
+  std::string_view text;
+};
+
+// What a bulk read returns for each run.
+struct ReadOptions {
+  // Dotted paths (params.lr, metrics.acc, status, ...). Empty: whole runs.
+  // Only the column families the columns need are read.
+  std::vector<std::string> columns;
+  // Whole runs also carry, under "info", the raw values an imported lumo
+  // run recorded for keys the engine derives itself (its own progress,
+  // pinfo, exp_name, ...). They are always addressable as columns
+  // (info.progress.end_code) whether or not raw is set.
+  bool raw = false;
+};
+
+// One run of a bulk read, handed to the visitor; valid during the call.
+class RunRow {
+ public:
+  virtual ~RunRow() = default;
+  virtual const std::string& exp_name() const = 0;
+  virtual const std::string& test_name() const = 0;
+  // The run as one compact JSON object: whole (lumo's keys, sorted), or,
+  // when the read named columns, {column: value} in column order, null for
+  // a column the run does not have.
+  virtual std::string_view json() const = 0;
+  // The read's column i, typed; and as compact JSON text ("null" when
+  // absent).
+  virtual FieldValue column(size_t i) const = 0;
+  virtual std::string_view column_json(size_t i) const = 0;
+};
+
+// Called for each row in query order; a non-OK status stops the read and
+// is what read() returns.
+using RowVisitor = std::function<Status(const RunRow& row)>;
+
+struct ReadStats {
+  size_t rows = 0;     // rows visited
+  size_t matched = 0;  // runs the filters accepted, before offset and limit
+  bool matched_exact = false;  // false when the read stopped before the end
 };
 
 // Told how far a long job (import, reindex, export) has come: items done
@@ -105,11 +163,20 @@ class Watcher {
 
   // One run as JSON (lumo's keys). exp_name may be empty; a test_name that
   // names runs of several exp_names is kAmbiguous and candidates lists them
-  // as "exp_name/test_name".
-  virtual Status retrieve(const std::string& test_name,
-                          const std::string& exp_name, std::string* json,
-                          std::vector<std::string>* candidates = nullptr) = 0;
-  // Runs matching a query, each as one JSON object, in order.
+  // as "exp_name/test_name". raw: with lumo's raw values under "info".
+  virtual Status retrieve(const std::string& test_name, const std::string& exp_name,
+                          std::string* json, std::vector<std::string>* candidates = nullptr,
+                          bool raw = false) = 0;
+
+  // The bulk read every consumer uses (the CLI, the Python package, the
+  // dashboard): the runs a query selects, streamed one row at a time to
+  // visit, in query order, without holding all runs in memory. A sorted
+  // read of many runs keeps only sort keys in memory (and the rows aside in
+  // a temporary file when they exceed a few tens of MiB).
+  virtual Status read(const Query& query, const ReadOptions& options, const RowVisitor& visit,
+                      ReadStats* stats = nullptr) = 0;
+  // Runs matching a query, each as one JSON object, in order (read() with
+  // whole runs, collected).
   virtual Status query(const Query& query, std::vector<std::string>* runs) = 0;
 
   // Imports existing lumo trees, read-only: each path is a lumo home, an
@@ -138,7 +205,9 @@ class Watcher {
   virtual Status export_lumo(const Query& selection, const std::string& out_dir,
                              size_t* exported, const Progress& progress = {}) = 0;
 
-  // The index's own sequence number: it changes when anything was written.
+  // The state of the index this Watcher reads: it changes whenever
+  // anything was written (or the index was rebuilt). A long-lived reader
+  // compares it after each load() to learn whether anything changed.
   virtual uint64_t sequence() const = 0;
   virtual bool read_only() const = 0;
   virtual const std::string& db_path() const = 0;

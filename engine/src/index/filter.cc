@@ -334,7 +334,10 @@ Status CompiledFilter::Compile(const Filter& f, CompiledFilter* out) {
 }
 
 bool CompiledFilter::Matches(const json& run) const {
-  const json* field = LookupPath(run, filter_.field);
+  return MatchesValue(LookupPath(run, filter_.field));
+}
+
+bool CompiledFilter::MatchesValue(const json* field) const {
   if (field == nullptr) return op_ == Op::kNe;
   switch (op_) {
     case Op::kEq:

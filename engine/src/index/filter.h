@@ -55,6 +55,8 @@ class CompiledFilter {
   static Status Compile(const Filter& f, CompiledFilter* out);
 
   bool Matches(const nlohmann::json& run) const;
+  // The same for the field's value itself (null: the run has no such field).
+  bool MatchesValue(const nlohmann::json* field) const;
   const Filter& filter() const { return filter_; }
 
  private:

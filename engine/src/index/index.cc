@@ -1,23 +1,27 @@
 // Index: the RocksDB database: column families and their options, opened as
-// writer, secondary or read-only view.
+// the writer of the current generation, as a read-only view of it, or as a
+// generation being built.
 #include "index/index.h"
 
-#include <stdlib.h>
-#include <unistd.h>
-
-#include <filesystem>
-
+#include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/table.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <filesystem>
+#include <thread>
 
 namespace lumodb {
 
 namespace {
 
-const char* const kCfNames[kNumCf] = {"experiments", "info",    "text",
-                                     "metrics",     "reruns",  "by_test",
-                                     "fields",      "meta"};
+const char* const kCfNames[kNumCf] = {"experiments", "info",    "text",   "metrics",
+                                      "reruns",      "by_test", "fields", "meta"};
 
 rocksdb::Options BaseOptions() {
   rocksdb::Options options;
@@ -36,8 +40,12 @@ rocksdb::Options BaseOptions() {
 }
 
 rocksdb::ColumnFamilyOptions CfOptions() {
+  // One block cache for every family and database of the process, so that
+  // memory stays what it is whatever a read passes through.
+  static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(size_t{32} << 20);
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_size = 16 * 1024;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -65,99 +73,166 @@ Status Index::FromRocks(const rocksdb::Status& s, const std::string& what) {
   return Status::IOError(msg);
 }
 
-Status Index::Open(const std::string& path, bool read_only,
-                   std::unique_ptr<Index>* out) {
-  std::unique_ptr<Index> index(new Index());
-  index->path_ = path;
-  Status s;
-  if (!read_only) {
-    s = index->OpenWriter();
-    if (s.code() != Status::Code::kBusy) {
-      if (s.ok()) *out = std::move(index);
-      return s;
-    }
-  }
-  s = index->OpenSecondary();
-  if (s.ok()) *out = std::move(index);
-  return s;
+namespace {
+
+// Readers write nothing into the index folder, not even RocksDB's LOG.
+class SilentLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
+// Errors a view meets while a writer replaces files under it (a flush, a
+// compaction, a MANIFEST roll): the next try sees the new files.
+bool Transient(const Status& s) {
+  return s.code() == Status::Code::kIOError || s.code() == Status::Code::kCorruption ||
+         s.code() == Status::Code::kNotFound;
 }
 
-Status Index::OpenBulk(const std::string& path, std::unique_ptr<Index>* out) {
-  std::unique_ptr<Index> index(new Index());
-  index->path_ = path;
-  rocksdb::Options options = BaseOptions();
-  options.error_if_exists = true;
-  options.allow_concurrent_memtable_write = false;  // VectorRep needs it
-  rocksdb::ColumnFamilyOptions cf = CfOptions();
-  cf.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
-  cf.write_buffer_size = 128 << 20;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(options), path,
-                                        Descriptors(cf), &index->handles_, &db);
-  if (!s.ok()) return FromRocks(s, "create index " + path);
-  index->db_.reset(db);
-  index->TakeDefaultHandle();
+}  // namespace
+
+Status Index::Open(const std::string& path, bool read_only, std::unique_ptr<Index>* out) {
+  if (!read_only) {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) return Status::IOError("create index directory " + path + ": " + ec.message());
+    auto lock = std::make_unique<WriterLock>();
+    bool taken = false;
+    Status s = lock->TryTake(IndexLayout(path), "", &taken, nullptr);
+    if (!s.ok()) return s;
+    if (taken) {
+      WriterWait none;
+      none.timeout_ms = 0;
+      std::unique_ptr<Index> index;
+      lock.reset();  // OpenWriter takes it again, at once
+      s = OpenWriter(path, none, &index);
+      if (s.ok()) {
+        *out = std::move(index);
+        return s;
+      }
+      if (s.code() != Status::Code::kBusy) return s;
+    }
+  }
+  return OpenSnapshot(path, out);
+}
+
+Status Index::OpenWriter(const std::string& path, const WriterWait& wait,
+                         std::unique_ptr<Index>* out) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Status::IOError("create index directory " + path + ": " + ec.message());
+  std::unique_ptr<Index> index(new Index(path));
+  index->writer_lock_ = std::make_unique<WriterLock>();
+  Status s = index->writer_lock_->Take(index->layout_, wait);
+  if (!s.ok()) return s;
+  std::string dir;
+  s = index->layout_.Current(&index->generation_, &dir);
+  const bool fresh = s.IsNotFound();
+  if (fresh) {
+    index->generation_ = index->layout_.Next("");
+    dir = index->layout_.Dir(index->generation_);
+  } else if (!s.ok()) {
+    return s;
+  } else {
+    // What a reindex that died left behind, and generations nobody reads.
+    index->layout_.Collect(index->generation_);
+  }
+  index->reader_lock_ = std::make_unique<ReaderLock>();
+  if (!index->reader_lock_->Take(index->layout_, index->generation_)) {
+    return Status::FromErrno("lock a generation of index", path, errno);
+  }
+  s = index->OpenPrimary(dir, false);
+  if (!s.ok()) return s;
+  if (fresh) {
+    s = index->layout_.Publish(index->generation_);
+    if (!s.ok()) return s;
+  }
   *out = std::move(index);
+  return Status::OK();
+}
+
+Status Index::OpenUnpublished(const std::string& path, const std::string& generation, bool bulk,
+                              std::unique_ptr<Index>* out) {
+  std::unique_ptr<Index> index(new Index(path));
+  index->generation_ = generation;
+  Status s = index->OpenPrimary(index->layout_.Dir(generation), bulk);
+  if (!s.ok()) return s;
+  *out = std::move(index);
+  return Status::OK();
+}
+
+Status Index::OpenPrimary(const std::string& dir, bool bulk) {
+  rocksdb::Options options = BaseOptions();
+  rocksdb::ColumnFamilyOptions cf = CfOptions();
+  if (bulk) {
+    options.error_if_exists = true;
+    options.allow_concurrent_memtable_write = false;  // VectorRep needs it
+    cf.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+    cf.write_buffer_size = 128 << 20;
+  }
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status rs =
+      rocksdb::DB::Open(rocksdb::DBOptions(options), dir, Descriptors(cf), &handles_, &db);
+  if (rs.IsIOError() && rs.ToString().find("lock") != std::string::npos) {
+    return Status::Busy("index " + path_ + " is held by another process");
+  }
+  if (!rs.ok()) return FromRocks(rs, (bulk ? "create index " : "open index ") + dir);
+  db_.reset(db);
+  TakeDefaultHandle();
   return Status::OK();
 }
 
 Status Index::OpenSnapshot(const std::string& path, std::unique_ptr<Index>* out) {
-  if (!std::filesystem::exists(path + "/CURRENT")) {
-    return Status::NotFound("no index at " + path);
+  // A writer may be flushing, compacting or moving to a new generation
+  // while this opens: a file that vanished between reading the MANIFEST
+  // and opening it is a reason to look again, for a few seconds.
+  Status s;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    std::unique_ptr<Index> index(new Index(path));
+    s = index->OpenView();
+    if (s.ok()) {
+      *out = std::move(index);
+      return s;
+    }
+    if (index->generation_.empty() && s.IsNotFound() && attempt == 0 &&
+        s.message().rfind("no index at", 0) == 0) {
+      return s;  // there is no index at all
+    }
+    if (!Transient(s)) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 << std::min(attempt, 5), 25)));
   }
-  std::unique_ptr<Index> index(new Index());
-  index->path_ = path;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
-      rocksdb::DBOptions(BaseOptions()), path, Descriptors(), &index->handles_, &db);
-  if (!s.ok()) return FromRocks(s, "open index " + path + " read-only");
-  index->db_.reset(db);
-  index->TakeDefaultHandle();
-  index->read_only_ = true;
-  index->snapshot_ = true;
-  *out = std::move(index);
-  return Status::OK();
+  return s;
 }
 
-Status Index::OpenWriter() {
-  std::error_code ec;
-  std::filesystem::create_directories(path_, ec);
-  if (ec) return Status::IOError("create index directory " + path_ + ": " + ec.message());
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(rocksdb::DBOptions(BaseOptions()), path_, Descriptors(),
-                        &handles_, &db);
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return Status::Busy("index " + path_ + " is held by another process");
+Status Index::OpenView() {
+  std::string dir;
+  opened_sequence_ = layout_.ReadSequence();
+  Status s = layout_.Current(&generation_, &dir);
+  if (!s.ok()) return s;
+  reader_lock_ = std::make_unique<ReaderLock>();
+  // Without the lock file (a folder not writable here) the view still
+  // opens; it is then not protected from a reindex's clean-up.
+  reader_lock_->Take(layout_, generation_);
+  if (!std::filesystem::exists(dir + "/CURRENT")) {
+    return Status::NotFound("generation " + dir + " was replaced while opening it");
   }
-  if (!s.ok()) return FromRocks(s, "open index " + path_);
-  db_.reset(db);
-  TakeDefaultHandle();
-  return Status::OK();
-}
-
-Status Index::OpenSecondary() {
-  if (!std::filesystem::exists(path_ + "/CURRENT")) {
-    return Status::NotFound("no index at " + path_ +
-                            " (run `lumo-db reindex` or a load first)");
-  }
-  const char* tmp = getenv("TMPDIR");
-  std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/lumodb-secondary-XXXXXX";
-  if (mkdtemp(dir.data()) == nullptr) {
-    return Status::FromErrno("create secondary directory", dir, errno);
-  }
-  secondary_path_ = dir;
   rocksdb::Options options = BaseOptions();
-  options.max_open_files = -1;  // required for a secondary instance
+  options.create_if_missing = false;
+  // Every table file is opened now and held: one a writer deletes later
+  // stays readable through its descriptor.
+  options.max_open_files = -1;
+  options.info_log = std::make_shared<SilentLogger>();
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(
-      rocksdb::DBOptions(options), path_, secondary_path_, Descriptors(),
-      &handles_, &db);
-  if (!s.ok()) return FromRocks(s, "open index " + path_ + " as secondary");
+  rocksdb::Status rs =
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, Descriptors(), &handles_, &db);
+  if (!rs.ok()) {
+    handles_.clear();
+    return FromRocks(rs, "open index " + path_ + " read-only");
+  }
   db_.reset(db);
   TakeDefaultHandle();
   read_only_ = true;
-  return CatchUp();
+  return Status::OK();
 }
 
 void Index::TakeDefaultHandle() {
@@ -165,17 +240,57 @@ void Index::TakeDefaultHandle() {
   handles_.erase(handles_.begin());
 }
 
-Index::~Index() {
-  handles_.push_back(default_handle_);
+void Index::Close() {
+  if (default_handle_ != nullptr) handles_.push_back(default_handle_);
+  default_handle_ = nullptr;
   for (auto* h : handles_) {
     if (db_ != nullptr && h != nullptr) db_->DestroyColumnFamilyHandle(h);
   }
   handles_.clear();
   db_.reset();
-  if (!secondary_path_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(secondary_path_, ec);
+}
+
+Index::~Index() { Close(); }
+
+Status Index::SwitchTo(const std::string& generation) {
+  if (read_only_ || writer_lock_ == nullptr) {
+    return Status::IllegalState("index " + path_ + " is not open for writing");
   }
+  Close();
+  Status s = layout_.Publish(generation);
+  if (!s.ok()) {
+    // The old generation is still the current one: reopen it.
+    Status reopened = OpenPrimary(layout_.Dir(generation_), false);
+    return reopened.ok() ? s : reopened;
+  }
+  const std::string old = generation_;
+  generation_ = generation;
+  reader_lock_ = std::make_unique<ReaderLock>();
+  reader_lock_->Take(layout_, generation_);
+  s = OpenPrimary(layout_.Dir(generation_), false);
+  if (!s.ok()) return s;
+  PublishSequence();
+  layout_.Collect(generation_);
+  return Status::OK();
+}
+
+void Index::PublishSequence() {
+  if (!read_only_ && writer_lock_ != nullptr && db_ != nullptr) {
+    layout_.WriteSequence(generation_, db_->GetLatestSequenceNumber());
+  }
+}
+
+bool Index::Stale() const {
+  if (!read_only_) return false;
+  std::string generation, dir;
+  if (!layout_.Current(&generation, &dir).ok()) return false;
+  return generation != generation_ || layout_.ReadSequence() != opened_sequence_;
+}
+
+uint64_t Index::Sequence() const {
+  const uint64_t gen =
+      generation_.empty() ? 0 : std::strtoull(generation_.c_str() + 4, nullptr, 10);
+  return (gen << 44) | (db_->GetLatestSequenceNumber() & ((uint64_t{1} << 44) - 1));
 }
 
 Status Index::Get(Cf which, const rocksdb::Slice& key, std::string* value) {
@@ -184,8 +299,7 @@ Status Index::Get(Cf which, const rocksdb::Slice& key, std::string* value) {
   return FromRocks(s, "read index " + path_);
 }
 
-Index::RangeIterator::RangeIterator(Index* index, Cf which, std::string lower,
-                                    std::string upper)
+Index::RangeIterator::RangeIterator(Index* index, Cf which, std::string lower, std::string upper)
     : lower_(std::move(lower)),
       upper_(std::move(upper)),
       lower_slice_(lower_),
@@ -201,11 +315,6 @@ Status Index::Write(rocksdb::WriteBatch* batch, bool disable_wal) {
   rocksdb::WriteOptions wo;
   wo.disableWAL = disable_wal;
   return FromRocks(db_->Write(wo, batch), "write index " + path_);
-}
-
-Status Index::CatchUp() {
-  if (!read_only_ || snapshot_) return Status::OK();
-  return FromRocks(db_->TryCatchUpWithPrimary(), "catch up with index " + path_);
 }
 
 Status Index::Clear() {

@@ -1,52 +1,64 @@
 // Index: the RocksDB database behind the Watcher. Knows the column families
-// and key layouts (docs/format.md, "RocksDB index"); nothing else opens it.
+// and key layouts (docs/format.md, "RocksDB index") and the generations of
+// the index folder (layout.h); nothing else opens it.
 #ifndef LUMODB_INDEX_H_
 #define LUMODB_INDEX_H_
 
+#include <rocksdb/db.h>
+
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-#include <rocksdb/db.h>
-
 #include "index/keys.h"
+#include "index/layout.h"
 #include "lumodb/status.h"
 
 namespace lumodb {
 
 enum Cf {
-  kRuns = 0,   // "experiments": exp \0 test -> RunRecord
-  kInfo,       // exp \0 test \0 key -> compact JSON
-  kText,       // exp \0 test \0 key -> text
-  kMetrics,    // exp \0 test \0 metric -> MetricRecord
-  kReruns,     // test \0 "from"|"to" \0 other_test -> other's exp_name
-  kByTest,     // test \0 exp -> ""
-  kFields,     // field \0 typed value \0 exp \0 test -> ""
-  kMeta,       // "format" -> "1", ...
+  kRuns = 0,  // "experiments": exp \0 test -> RunRecord
+  kInfo,      // exp \0 test \0 key -> compact JSON
+  kText,      // exp \0 test \0 key -> text
+  kMetrics,   // exp \0 test \0 metric -> MetricRecord
+  kReruns,    // test \0 "from"|"to" \0 other_test -> other's exp_name
+  kByTest,    // test \0 exp -> ""
+  kFields,    // field \0 typed value \0 exp \0 test -> ""
+  kMeta,      // "format" -> "1", ...
   kNumCf,
 };
 
 class Index {
  public:
-  // Opens the database at path, creating it. When another process holds
-  // it (or read_only is asked), opens it as a secondary instance instead.
-  static Status Open(const std::string& path, bool read_only,
-                     std::unique_ptr<Index>* out);
-  // A new database at path (which must not exist) for a bulk build:
-  // memtables that append and sort once at flush, not a skip list.
-  static Status OpenBulk(const std::string& path, std::unique_ptr<Index>* out);
-  // A read-only view of the index as it is now: takes no lock and writes
-  // nothing (no fsync), for one-shot readers. NotFound if there is none.
+  // Opens the index at path (a folder, created when missing): as its one
+  // writer when the writer lock is free, creating the index when there is
+  // none; else, or when read_only is asked, as a read-only view.
+  static Status Open(const std::string& path, bool read_only, std::unique_ptr<Index>* out);
+  // As the writer, waiting for the writer lock as wait says: Busy naming
+  // the holder when it is not free in time.
+  static Status OpenWriter(const std::string& path, const WriterWait& wait,
+                           std::unique_ptr<Index>* out);
+  // A read-only view of the current generation: takes no writer lock and
+  // writes nothing; files a writer removes meanwhile are retried, so a view
+  // opens whatever writers do. NotFound if there is no index.
   static Status OpenSnapshot(const std::string& path, std::unique_ptr<Index>* out);
+  // A generation of the index at path that is not published yet (a
+  // reindex's, which the caller's writer lock protects): bulk, a new
+  // database with memtables that append and sort once at flush.
+  static Status OpenUnpublished(const std::string& path, const std::string& generation, bool bulk,
+                                std::unique_ptr<Index>* out);
   ~Index();
 
   rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Cf which) { return handles_[which]; }
   bool read_only() const { return read_only_; }
-  bool snapshot() const { return snapshot_; }
+  bool snapshot() const { return read_only_; }
+  // The index folder (--db).
   const std::string& path() const { return path_; }
+  const std::string& generation() const { return generation_; }
+  const IndexLayout& layout() const { return layout_; }
 
   Status Get(Cf which, const rocksdb::Slice& key, std::string* value);
 
@@ -62,24 +74,38 @@ class Index {
     std::unique_ptr<rocksdb::Iterator> it_;
   };
   Status Write(rocksdb::WriteBatch* batch, bool disable_wal = false);
-  // A secondary catches up with the writer; a no-op for the writer.
-  Status CatchUp();
-  // Deletes every record (for reindex).
+  // Deletes every record.
   Status Clear();
   Status FlushAll();
+
+  // The writer: makes generation (built with OpenUnpublished, closed) the
+  // current one, reopens this index on it and removes the old one once no
+  // process reads it.
+  Status SwitchTo(const std::string& generation);
+  // The writer: tells long-lived readers its state (SEQUENCE), after a job.
+  void PublishSequence();
+  // A view: whether the index moved on since the view was opened (a new
+  // generation, or a writer published a new state).
+  bool Stale() const;
+  // The view's or the writer's state: changes whenever the index does.
+  uint64_t Sequence() const;
 
   static Status FromRocks(const rocksdb::Status& s, const std::string& what);
 
  private:
-  Index() = default;
-  Status OpenWriter();
-  Status OpenSecondary();
+  explicit Index(std::string path) : path_(path), layout_(std::move(path)) {}
+  Status OpenPrimary(const std::string& dir, bool bulk);
+  Status OpenView();
   void TakeDefaultHandle();
+  void Close();
 
   std::string path_;
-  std::string secondary_path_;
+  IndexLayout layout_;
+  std::string generation_;
   bool read_only_ = false;
-  bool snapshot_ = false;
+  std::string opened_sequence_;  // a view: SEQUENCE when it was opened
+  std::unique_ptr<WriterLock> writer_lock_;
+  std::unique_ptr<ReaderLock> reader_lock_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
@@ -88,8 +114,7 @@ class Index {
 // Calls fn(name, value) for every key exp \0 test \0 name of family cf, in
 // key order.
 template <typename Fn>
-void ForEachSubKey(Index* index, Cf cf, const std::string& exp, const std::string& test,
-                   Fn fn) {
+void ForEachSubKey(Index* index, Cf cf, const std::string& exp, const std::string& test, Fn fn) {
   std::string prefix = RunKey(exp, test);
   prefix.push_back('\0');
   std::string upper = prefix;

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "index_generated.h"
+
 namespace lumodb {
 
 namespace {
@@ -149,6 +151,22 @@ void FlattenParams(const nlohmann::json& params, const std::string& prefix,
     out->emplace_back(path, value);
     if (value.is_object()) FlattenParams(value, path, out);
   }
+}
+
+const char* StatusName(int status) {
+  switch (static_cast<fbs::Status>(status)) {
+    case fbs::Status::Running:
+      return "running";
+    case fbs::Status::Finished:
+      return "finished";
+    case fbs::Status::Failed:
+      return "failed";
+    case fbs::Status::Killed:
+      return "killed";
+    case fbs::Status::NotStarted:
+      return "not_started";
+  }
+  return "unknown";
 }
 
 }  // namespace lumodb

@@ -37,6 +37,10 @@ bool ParseFieldKey(std::string_view key, std::string_view* field, std::string_vi
 void FlattenParams(const nlohmann::json& params, const std::string& prefix,
                    std::vector<std::pair<std::string, nlohmann::json>>* out);
 
+// The name a RunRecord.status value has in queries and output: running,
+// finished, failed, killed, not_started.
+const char* StatusName(int status);
+
 }  // namespace lumodb
 
 #endif  // LUMODB_INDEX_KEYS_H_

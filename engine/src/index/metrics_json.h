@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "index/index.h"
+
 namespace lumodb {
 
 struct MetricValue {
@@ -32,6 +34,11 @@ inline nlohmann::json MergeMetrics(const std::map<std::string, MetricValue>& met
   }
   return out;
 }
+
+// Every metric's best value and extras as the index holds them (verified
+// MetricRecords only).
+void ReadMetricValues(Index* index, const std::string& exp, const std::string& test,
+                      std::map<std::string, MetricValue>* out);
 
 }  // namespace lumodb
 

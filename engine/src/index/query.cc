@@ -1,69 +1,154 @@
-// QueryEngine: lookups and queries answered from the index: one run by
-// test_name, or the runs a Query selects, filtered, sorted and limited.
+// QueryEngine: lookups and streamed bulk reads (see query.h).
 #include "index/query.h"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
 
 #include "index/filter.h"
-#include "index/run_json.h"
+#include "index/row.h"
+#include "index/run_text.h"
+#include "index/run_view.h"
+#include "index/spill.h"
 
 namespace lumodb {
 
 namespace {
-
-// Top-level keys of a run's JSON that BuildRunJson derives itself; an info
-// key with one of these names never reaches the top level.
-bool IsDerivedKey(const std::string& key) {
-  static const std::set<std::string> kDerived = {
-      "exp_name", "test_name", "status",    "progress",       "execute", "pinfo",  "roots",
-      "info_dir", "blob_dir",  "cache_dir", "lumodb_version", "tags",    "note",   "exception",
-      "info",     "text",      "metrics",   "metrics_detail", "rerun",   "journal"};
-  return kDerived.count(key) != 0;
-}
-
-// LookupPath looks at the top level only under the keys that end where the
-// dotted field has a dot (or at its end). When none of them is derived, the
-// field resolves through info keys alone, so a filter on it can be tried on
-// those few info values before the whole run is built. Empty: not so.
-std::vector<std::string> InfoOnlyPrefixes(const std::string& field) {
-  std::vector<std::string> prefixes;
-  for (size_t dot = field.find('.'); dot != std::string::npos; dot = field.find('.', dot + 1)) {
-    prefixes.push_back(field.substr(0, dot));
-  }
-  prefixes.push_back(field);
-  for (const auto& p : prefixes) {
-    if (IsDerivedKey(p)) return {};
-  }
-  return prefixes;
-}
 
 bool IndexedField(const std::string& field) {
   return field == "status" || field == "progress.start" || field.rfind("params.", 0) == 0 ||
          field.rfind("metrics.", 0) == 0;
 }
 
-}  // namespace
+// A sorted read with at most this many rows to return (offset + limit)
+// keeps sort keys and run keys only, and reads the winners again by key;
+// a larger one renders every row once, into a Spill.
+constexpr size_t kReadAgainLimit = 10000;
+// Candidates from the fields family are read by key only when they are few.
+constexpr size_t kMaxCandidates = 4096;
+// A walk of the fields family pays off for a small page.
+constexpr size_t kMaxWalk = 1000;
 
-template <typename Fn>
-Status QueryEngine::ScanRuns(const std::string& exp_name, Fn fn) {
-  std::string prefix;
-  if (!exp_name.empty()) prefix = exp_name + std::string(1, '\0');
-  std::unique_ptr<rocksdb::Iterator> it(
-      index_->db()->NewIterator(rocksdb::ReadOptions(), index_->cf(kRuns)));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string_view exp, test;
-    rocksdb::Slice k = it->key();
-    if (!SplitKey(std::string_view(k.data(), k.size()), &exp, &test, nullptr)) continue;
-    Status s = fn(std::string(exp), std::string(test));
-    if (!s.ok()) return s;
+// The first segment of a dotted path.
+std::string_view Head(std::string_view path) { return path.substr(0, path.find('.')); }
+
+// What a read reads: the families and info entries the paths need. Whole
+// runs need everything.
+ReadPlan FamiliesFor(const std::vector<std::string>& paths, bool whole) {
+  ReadPlan plan;
+  if (whole) return plan;
+  std::set<std::string> names;
+  plan.text = plan.metrics = plan.reruns = false;
+  for (const std::string& p : paths) {
+    const std::string_view head = Head(p);
+    plan.metrics = plan.metrics || head == "metrics" || head == "metrics_detail";
+    plan.text = plan.text || head == "text";
+    plan.reruns = plan.reruns || head == "rerun";
+    // Keys every run's record has: no info value can stand for them.
+    if (head == "exp_name" || head == "test_name" || head == "status" || head == "progress" ||
+        head == "journal") {
+      continue;
+    }
+    // Every key the path may resolve through (a key may hold dots), and
+    // below "info" (the raw values) the same again.
+    for (std::string_view path : {std::string_view(p), std::string_view()}) {
+      if (path.empty()) {
+        if (head != "info" || p.size() <= 5) break;
+        path = std::string_view(p).substr(5);
+      }
+      for (size_t dot = path.find('.'); dot != std::string_view::npos;
+           dot = path.find('.', dot + 1)) {
+        names.emplace(path.substr(0, dot));
+      }
+      names.emplace(path);
+    }
   }
-  return Status::OK();
+  plan.info = !names.empty();
+  plan.info_names.assign(names.begin(), names.end());
+  if (plan.info_names.empty()) plan.info_names.push_back(std::string(1, '\0'));  // none
+  return plan;
 }
 
-Status QueryEngine::Retrieve(const std::string& test_name, const std::string& exp_name,
+// A sort key: the value's order-preserving encoding (the fields family's),
+// or absent (last, whichever the direction).
+struct SortKey {
+  std::string value;
+  bool absent = true;
+};
+
+bool Before(const SortKey& a, const SortKey& b, bool descending) {
+  if (a.absent || b.absent) return !a.absent && b.absent;
+  return descending ? a.value > b.value : a.value < b.value;
+}
+
+}  // namespace
+
+// Everything one read needs while it runs.
+struct QueryEngine::Plan {
+  Plan(const Query& query, const ReadOptions& options, const RowVisitor& visitor, ReadStats* st,
+       const std::string& timezone)
+      : q(query), opts(options), visit(visitor), stats(st), text(timezone) {}
+
+  const Query& q;
+  const ReadOptions& opts;
+  const RowVisitor& visit;
+  ReadStats* stats;
+  std::vector<CompiledFilter> filters;
+  std::string sort_field;
+  bool descending = false;
+  bool key_order = false;
+  ReadPlan families;
+  const rocksdb::Snapshot* snapshot = nullptr;
+  RunText text;
+  std::unique_ptr<ViewRow> row;
+  size_t skipped = 0;  // matching rows passed over for the offset
+  bool full = false;   // the limit is reached
+  std::string scratch;
+
+  size_t Want() const {
+    return q.limit == 0 ? std::numeric_limits<size_t>::max() : q.offset + q.limit;
+  }
+
+  bool Matches(const RunView& view) {
+    for (const CompiledFilter& f : filters) {
+      std::string_view value;
+      if (!text.Resolve(view, f.filter().field, &scratch, &value)) {
+        if (!f.MatchesValue(nullptr)) return false;
+        continue;
+      }
+      nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
+      if (!f.MatchesValue(parsed.is_discarded() ? nullptr : &parsed)) return false;
+    }
+    return true;
+  }
+
+  SortKey KeyOf(const RunView& view) {
+    SortKey key;
+    std::string_view value;
+    if (!text.Resolve(view, sort_field, &scratch, &value)) return key;
+    nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
+    if (parsed.is_discarded()) return key;
+    key.absent = !EncodeFieldValue(parsed, &key.value);
+    return key;
+  }
+
+  // Passes a matching row on, minding offset and limit.
+  Status Deliver(const RunRow& r) {
+    if (full) return Status::OK();
+    if (skipped < q.offset) {
+      ++skipped;
+      return Status::OK();
+    }
+    Status s = visit(r);
+    stats->rows++;
+    if (q.limit != 0 && stats->rows >= q.limit) full = true;
+    return s;
+  }
+};
+
+Status QueryEngine::Retrieve(const std::string& test_name, const std::string& exp_name, bool raw,
                              std::string* json, std::vector<std::string>* candidates) {
   std::string exp = exp_name;
   if (exp.empty()) {
@@ -80,15 +165,21 @@ Status QueryEngine::Retrieve(const std::string& test_name, const std::string& ex
     }
     exp = exps.front();
   }
-  nlohmann::json run;
-  Status s = BuildRunJson(index_, exp, test_name, timezone_, &run);
+  RunReader reader(index_, ReadPlan(), nullptr);
+  RunView view;
+  Status s = reader.Read(exp, test_name, &view);
   if (!s.ok()) return s;
-  *json = run.dump();
+  json->clear();
+  RunText(timezone_).AppendRun(view, raw, json);
   return Status::OK();
 }
 
-Status QueryEngine::Run(const Query& q, std::vector<std::string>* out) {
-  std::vector<CompiledFilter> filters;
+Status QueryEngine::Read(const Query& q, const ReadOptions& opts, const RowVisitor& visit,
+                         ReadStats* stats) {
+  ReadStats local;
+  if (stats == nullptr) stats = &local;
+  *stats = ReadStats();
+  Plan plan(q, opts, visit, stats, timezone_);
   std::vector<Filter> all = q.filters;
   if (!q.status.empty()) {
     static const std::set<std::string> kStatuses = {"running", "finished", "failed", "killed",
@@ -103,59 +194,26 @@ Status QueryEngine::Run(const Query& q, std::vector<std::string>* out) {
     CompiledFilter c;
     Status s = CompiledFilter::Compile(f, &c);
     if (!s.ok()) return s;
-    filters.push_back(std::move(c));
+    plan.filters.push_back(std::move(c));
   }
   const bool default_sort = q.sort_field.empty();
-  const std::string sort_field = default_sort ? "progress.start" : q.sort_field;
-  const bool descending = default_sort ? true : q.descending;
+  plan.sort_field = default_sort ? "progress.start" : q.sort_field;
+  plan.descending = default_sort ? true : q.descending;
+  plan.key_order = q.sort_field == "exp_name" && !q.descending;
 
-  // Filters decided by a few info values: a run they reject is skipped
-  // without building its JSON (a sort walk may pass thousands of those).
-  std::vector<std::pair<const CompiledFilter*, std::vector<std::string>>> prechecks;
-  for (const auto& f : filters) {
-    std::vector<std::string> prefixes = InfoOnlyPrefixes(f.filter().field);
-    if (!prefixes.empty()) prechecks.emplace_back(&f, std::move(prefixes));
-  }
-  auto rejected_early = [&](const std::string& exp, const std::string& test) {
-    for (const auto& [filter, prefixes] : prechecks) {
-      nlohmann::json partial = nlohmann::json::object();
-      for (const std::string& key : prefixes) {
-        std::string v;
-        Status s = index_->Get(kInfo, SubKey(exp, test, key), &v);
-        if (s.IsNotFound()) continue;
-        if (!s.ok()) return false;  // let BuildRunJson report it
-        // As BuildRunJson reads info values.
-        nlohmann::json parsed = nlohmann::json::parse(v, nullptr, false);
-        if (parsed.is_discarded()) parsed = v;
-        partial[key] = std::move(parsed);
-      }
-      if (!filter->Matches(partial)) return true;
-    }
-    return false;
-  };
-
-  std::vector<nlohmann::json> results;
-  std::set<std::string> seen;
-  auto full = [&] { return q.limit != 0 && results.size() >= q.limit; };
-  auto consider = [&](const std::string& exp, const std::string& test) -> Status {
-    if (!q.exp_name.empty() && exp != q.exp_name) return Status::OK();
-    if (!seen.insert(RunKey(exp, test)).second) return Status::OK();
-    if (rejected_early(exp, test)) return Status::OK();
-    nlohmann::json run;
-    Status s = BuildRunJson(index_, exp, test, timezone_, &run);
-    if (s.IsNotFound()) return Status::OK();
-    if (!s.ok()) return s;
-    for (const auto& f : filters) {
-      if (!f.Matches(run)) return Status::OK();
-    }
-    results.push_back(std::move(run));
-    return Status::OK();
-  };
+  std::vector<std::string> paths = opts.columns;
+  for (const CompiledFilter& f : plan.filters) paths.push_back(f.filter().field);
+  if (!plan.key_order) paths.push_back(plan.sort_field);
+  plan.families = FamiliesFor(paths, opts.columns.empty());
+  plan.row.reset(new ViewRow(&plan.text, &opts.columns, opts.raw));
+  // One consistent view of the index for the whole read.
+  rocksdb::ManagedSnapshot snapshot(index_->db());
+  plan.snapshot = snapshot.snapshot();
 
   // Equality filters on indexed fields name a superset of the runs that
   // can match; every candidate still goes through all the filters.
   std::optional<RunSet> candidates;
-  for (const auto& f : filters) {
+  for (const CompiledFilter& f : plan.filters) {
     if (f.filter().op != "==" || !IndexedField(f.filter().field)) continue;
     RunSet set = EqualityCandidates(f.filter());
     if (candidates.has_value()) {
@@ -167,86 +225,236 @@ Status QueryEngine::Run(const Query& q, std::vector<std::string>* out) {
     }
     candidates = std::move(set);
   }
-  auto consider_key = [&](std::string_view key) -> Status {
-    std::string_view exp, test;
-    if (!SplitKey(key, &exp, &test, nullptr)) return Status::OK();
-    return consider(std::string(exp), std::string(test));
+  const RunSet* within = candidates.has_value() ? &*candidates : nullptr;
+  if (within != nullptr && within->size() <= kMaxCandidates) return ReadCandidates(plan, *within);
+  if (!plan.key_order && IndexedField(plan.sort_field) && q.limit != 0 && plan.Want() <= kMaxWalk) {
+    return ReadWalk(plan, within);
+  }
+  return ReadScan(plan, within);
+}
+
+Status QueryEngine::ReadCandidates(Plan& plan, const RunSet& candidates) {
+  std::vector<std::string> keys(candidates.begin(), candidates.end());
+  std::sort(keys.begin(), keys.end());  // key order
+  RunReader reader(index_, plan.families, plan.snapshot);
+  RunView view;
+  struct Match {
+    SortKey key;
+    size_t at;
   };
-  // Runs in key order, as a scan of the experiments family gives them.
-  auto each_run = [&](auto fn) -> Status {
-    if (!candidates.has_value()) return ScanRuns(q.exp_name, fn);
-    std::vector<std::string> keys(candidates->begin(), candidates->end());
-    std::sort(keys.begin(), keys.end());
-    for (const auto& key : keys) {
+  std::vector<Match> matches;
+  auto read = [&](const std::string& key, bool* found) -> Status {
+    std::string_view exp, test;
+    *found = false;
+    if (!SplitKey(key, &exp, &test, nullptr)) return Status::OK();
+    if (!plan.q.exp_name.empty() && exp != plan.q.exp_name) return Status::OK();
+    Status s = reader.Read(exp, test, &view);
+    if (s.IsNotFound()) return Status::OK();
+    if (!s.ok()) return s;
+    *found = true;
+    return Status::OK();
+  };
+  for (size_t i = 0; i < keys.size() && !plan.full; ++i) {
+    bool found = false;
+    Status s = read(keys[i], &found);
+    if (!s.ok()) return s;
+    if (!found || !plan.Matches(view)) continue;
+    plan.stats->matched++;
+    if (plan.key_order) {
+      plan.row->Reset(&view);
+      s = plan.Deliver(*plan.row);
+      if (!s.ok()) return s;
+    } else {
+      matches.push_back({plan.KeyOf(view), i});
+    }
+  }
+  plan.stats->matched_exact = !plan.full;
+  if (plan.key_order) return Status::OK();
+  std::stable_sort(matches.begin(), matches.end(), [&](const Match& a, const Match& b) {
+    return Before(a.key, b.key, plan.descending);
+  });
+  plan.skipped = plan.q.offset;  // passed over below
+  for (size_t i = plan.q.offset; i < matches.size() && !plan.full; ++i) {
+    bool found = false;
+    Status s = read(keys[matches[i].at], &found);
+    if (!s.ok()) return s;
+    if (!found) continue;
+    plan.row->Reset(&view);
+    s = plan.Deliver(*plan.row);
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status QueryEngine::ReadWalk(Plan& plan, const RunSet* candidates) {
+  // The fields family holds every value of the sort field in CompareJson's
+  // order, so walking it is the sort; runs without the field come last.
+  const std::string& field = plan.sort_field;
+  const bool descending = plan.descending;
+  RunReader reader(index_, plan.families, plan.snapshot);
+  RunView view;
+  std::set<std::string> seen;
+  auto consider = [&](std::string_view run_key) -> Status {
+    std::string_view exp, test;
+    if (!SplitKey(run_key, &exp, &test, nullptr)) return Status::OK();
+    if (!plan.q.exp_name.empty() && exp != plan.q.exp_name) return Status::OK();
+    if (!seen.emplace(run_key).second) return Status::OK();
+    Status s = reader.Read(exp, test, &view);
+    if (s.IsNotFound()) return Status::OK();
+    if (!s.ok()) return s;
+    if (!plan.Matches(view)) return Status::OK();
+    plan.stats->matched++;
+    plan.row->Reset(&view);
+    return plan.Deliver(*plan.row);
+  };
+  rocksdb::ReadOptions ro;
+  ro.snapshot = plan.snapshot;
+  const std::string lower = field + std::string(1, '\0'), upper = field + std::string(1, '\x01');
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(index_->db()->NewIterator(ro, index_->cf(kFields)));
+  // Walking backwards, equal values come out in reverse key order; they
+  // are gathered and passed on in key order, as a stable sort keeps them.
+  std::string group_value;
+  std::vector<std::string> group;
+  Status s;
+  auto flush_group = [&]() -> Status {
+    for (auto g = group.rbegin(); g != group.rend() && !plan.full; ++g) {
+      Status st = consider(*g);
+      if (!st.ok()) return st;
+    }
+    group.clear();
+    return Status::OK();
+  };
+  for (descending ? it->SeekToLast() : it->SeekToFirst(); it->Valid() && !plan.full;
+       descending ? it->Prev() : it->Next()) {
+    std::string_view f, value, exp, test;
+    rocksdb::Slice k = it->key();
+    std::string_view key(k.data(), k.size());
+    if (!ParseFieldKey(key, &f, &value, &exp, &test)) continue;
+    // exp \0 test is the key's tail: no copy to test membership.
+    std::string_view run_key(exp.data(), key.data() + key.size() - exp.data());
+    if (candidates != nullptr &&
+        candidates->count(absl::string_view(run_key.data(), run_key.size())) == 0) {
+      continue;
+    }
+    if (!descending) {
+      s = consider(run_key);
+    } else {
+      if (!group.empty() && value != group_value) s = flush_group();
+      if (group.empty()) group_value.assign(value);
+      group.emplace_back(run_key);
+    }
+    if (!s.ok()) return s;
+  }
+  if (!it->status().ok()) return Index::FromRocks(it->status(), "walk index " + index_->path());
+  s = flush_group();
+  if (!s.ok() || plan.full) return s;
+  // Then the runs without the field, in key order.
+  std::string prefix = plan.q.exp_name.empty() ? "" : plan.q.exp_name + std::string(1, '\0');
+  ro.iterate_lower_bound = nullptr;
+  ro.iterate_upper_bound = nullptr;
+  std::unique_ptr<rocksdb::Iterator> runs(index_->db()->NewIterator(ro, index_->cf(kRuns)));
+  for (runs->Seek(prefix); runs->Valid() && runs->key().starts_with(prefix) && !plan.full;
+       runs->Next()) {
+    std::string_view key(runs->key().data(), runs->key().size());
+    if (candidates != nullptr &&
+        candidates->count(absl::string_view(key.data(), key.size())) == 0) {
+      continue;
+    }
+    s = consider(key);
+    if (!s.ok()) return s;
+  }
+  plan.stats->matched_exact = !plan.full;
+  return Status::OK();
+}
+
+Status QueryEngine::ReadScan(Plan& plan, const RunSet* candidates) {
+  RunScanner scanner(index_, plan.q.exp_name, plan.families, plan.snapshot);
+  RunView view;
+  Status s;
+  if (plan.key_order) {
+    while (!plan.full && scanner.Next(&view)) {
+      if (candidates != nullptr && candidates->count(RunKey(view.exp, view.test)) == 0) continue;
+      if (!plan.Matches(view)) continue;
+      plan.stats->matched++;
+      plan.row->Reset(&view);
+      s = plan.Deliver(*plan.row);
+      if (!s.ok()) return s;
+    }
+    if (!scanner.status().ok()) return scanner.status();
+    plan.stats->matched_exact = !plan.full;
+    return Status::OK();
+  }
+
+  const bool read_again = plan.q.limit != 0 && plan.Want() <= kReadAgainLimit;
+  struct Match {
+    SortKey key;
+    uint64_t offset;  // in the spill; or into run_keys
+    uint32_t size;
+  };
+  std::vector<Match> matches;
+  std::vector<std::string> run_keys;
+  Spill spill;
+  std::string text;
+  while (scanner.Next(&view)) {
+    if (candidates != nullptr && candidates->count(RunKey(view.exp, view.test)) == 0) continue;
+    if (!plan.Matches(view)) continue;
+    plan.stats->matched++;
+    Match m{plan.KeyOf(view), 0, 0};
+    if (read_again) {
+      m.offset = run_keys.size();
+      run_keys.push_back(RunKey(view.exp, view.test));
+    } else {
+      plan.row->Reset(&view);
+      text.clear();
+      plan.row->AppendText(&text);
+      s = spill.Append(text, &m.offset);
+      if (!s.ok()) return s;
+      m.size = static_cast<uint32_t>(text.size());
+    }
+    matches.push_back(std::move(m));
+  }
+  if (!scanner.status().ok()) return scanner.status();
+  plan.stats->matched_exact = true;
+  std::stable_sort(matches.begin(), matches.end(), [&](const Match& a, const Match& b) {
+    return Before(a.key, b.key, plan.descending);
+  });
+  plan.skipped = plan.q.offset;
+  if (read_again) {
+    RunReader reader(index_, plan.families, plan.snapshot);
+    for (size_t i = plan.q.offset; i < matches.size() && !plan.full; ++i) {
       std::string_view exp, test;
-      if (!SplitKey(key, &exp, &test, nullptr)) continue;
-      Status s = fn(std::string(exp), std::string(test));
+      SplitKey(run_keys[matches[i].offset], &exp, &test, nullptr);
+      s = reader.Read(exp, test, &view);
+      if (s.IsNotFound()) continue;
+      if (!s.ok()) return s;
+      plan.row->Reset(&view);
+      s = plan.Deliver(*plan.row);
       if (!s.ok()) return s;
     }
     return Status::OK();
-  };
-
-  Status s;
-  if (IndexedField(sort_field)) {
-    // The fields index holds every value of this field in CompareJson's
-    // order, so walking it is the sort; runs without the field come last.
-    Index::RangeIterator it(index_, kFields, sort_field + std::string(1, '\0'),
-                            sort_field + std::string(1, '\x01'));
-    // Walking backwards, equal values come out in reverse key order; they
-    // are gathered and emitted in key order, as a stable sort keeps them.
-    std::string group_value;
-    std::vector<std::string> group;
-    auto flush_group = [&]() -> Status {
-      for (auto g = group.rbegin(); g != group.rend() && !full(); ++g) {
-        Status st = consider_key(*g);
-        if (!st.ok()) return st;
-      }
-      group.clear();
-      return Status::OK();
-    };
-    for (descending ? it->SeekToLast() : it->SeekToFirst(); it->Valid() && !full();
-         descending ? it->Prev() : it->Next()) {
-      std::string_view field, value, exp, test;
-      rocksdb::Slice k = it->key();
-      std::string_view key(k.data(), k.size());
-      if (!ParseFieldKey(key, &field, &value, &exp, &test)) continue;
-      // exp \0 test is the key's tail: no copy to test membership.
-      std::string_view run_key(exp.data(), key.data() + key.size() - exp.data());
-      if (candidates.has_value() &&
-          candidates->count(absl::string_view(run_key.data(), run_key.size())) == 0)
-        continue;
-      if (!descending) {
-        s = consider_key(run_key);
-      } else {
-        if (!group.empty() && value != group_value) s = flush_group();
-        if (group.empty()) group_value.assign(value);
-        group.emplace_back(run_key);
-      }
-      if (!s.ok()) return s;
-    }
-    if (s.ok()) s = flush_group();
-    if (s.ok() && !full()) {
-      s = each_run([&](const std::string& e, const std::string& t) {
-        return full() ? Status::OK() : consider(e, t);
-      });
-    }
-  } else {
-    s = each_run(consider);
-    if (s.ok()) {
-      std::stable_sort(results.begin(), results.end(),
-                       [&](const nlohmann::json& a, const nlohmann::json& b) {
-                         const nlohmann::json* va = LookupPath(a, sort_field);
-                         const nlohmann::json* vb = LookupPath(b, sort_field);
-                         if (va == nullptr || vb == nullptr) return va != nullptr;
-                         int c = CompareJson(*va, *vb);
-                         return descending ? c > 0 : c < 0;
-                       });
-      if (q.limit != 0 && results.size() > q.limit) results.resize(q.limit);
-    }
   }
-  if (!s.ok()) return s;
-  for (const auto& r : results) out->push_back(r.dump());
+  TextRow row(plan.opts.columns.size());
+  for (size_t i = plan.q.offset; i < matches.size() && !plan.full; ++i) {
+    s = spill.Read(matches[i].offset, matches[i].size, &text);
+    if (!s.ok()) return s;
+    if (!row.Reset(text)) return Status::Corruption("a spilled row of a sorted read is damaged");
+    s = plan.Deliver(row);
+    if (!s.ok()) return s;
+  }
   return Status::OK();
+}
+
+Status QueryEngine::Run(const Query& q, std::vector<std::string>* out) {
+  return Read(
+      q, ReadOptions(),
+      [out](const RunRow& row) {
+        out->emplace_back(row.json());
+        return Status::OK();
+      },
+      nullptr);
 }
 
 // Runs whose indexed value of f.field could equal f.value under

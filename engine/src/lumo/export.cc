@@ -14,7 +14,6 @@
 #include <nlohmann/json.hpp>
 
 #include "index/metrics_json.h"
-#include "index/run_json.h"
 #include "index_generated.h"
 #include "lumo/pickle.h"
 #include "lumodb/names.h"

@@ -88,4 +88,55 @@ std::string Iso8601Utc(int64_t unix_us) {
                           absl::UTCTimeZone());
 }
 
+namespace {
+
+void AppendDigits(int64_t v, int width, std::string* out) {
+  char buf[24];
+  for (int i = width - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  out->append(buf, static_cast<size_t>(width));
+}
+
+}  // namespace
+
+TimeStrings::TimeStrings(const std::string& tz) : zone_(CachedZone(tz)) {}
+
+void TimeStrings::AppendLumo(int64_t unix_us, std::string* out) const {
+  const absl::CivilSecond cs = absl::ToCivilSecond(absl::FromUnixMicros(unix_us), zone_);
+  int64_t year = cs.year() % 100;
+  if (year < 0) year += 100;
+  AppendDigits(year, 2, out);
+  out->push_back('-');
+  AppendDigits(cs.month(), 2, out);
+  out->push_back('-');
+  AppendDigits(cs.day(), 2, out);
+  out->push_back('-');
+  AppendDigits(cs.hour(), 2, out);
+  AppendDigits(cs.minute(), 2, out);
+  AppendDigits(cs.second(), 2, out);
+}
+
+void TimeStrings::AppendIso8601Utc(int64_t unix_us, std::string* out) {
+  const absl::Time t = absl::FromUnixMicros(unix_us);
+  const absl::CivilSecond cs = absl::ToCivilSecond(t, absl::UTCTimeZone());
+  int64_t micros = unix_us % 1000000;
+  if (micros < 0) micros += 1000000;
+  AppendDigits(cs.year(), 4, out);
+  out->push_back('-');
+  AppendDigits(cs.month(), 2, out);
+  out->push_back('-');
+  AppendDigits(cs.day(), 2, out);
+  out->push_back('T');
+  AppendDigits(cs.hour(), 2, out);
+  out->push_back(':');
+  AppendDigits(cs.minute(), 2, out);
+  out->push_back(':');
+  AppendDigits(cs.second(), 2, out);
+  out->push_back('.');
+  AppendDigits(micros, 6, out);
+  out->push_back('Z');
+}
+
 }  // namespace lumodb

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
+
 namespace lumodb {
 
 // Wall clock, microseconds since the epoch.
@@ -26,6 +28,21 @@ bool ParseLumoTimeString(const std::string& text, const std::string& tz,
 
 // "2026-11-28T13:20:38.123456Z"
 std::string Iso8601Utc(int64_t unix_us);
+
+// The same two strings for many times in a row (a whole table of runs):
+// the zone is looked up once and digits are written by hand, which is
+// several times cheaper than absl::FormatTime.
+class TimeStrings {
+ public:
+  explicit TimeStrings(const std::string& tz);
+  // LumoTimeString(unix_us, tz), appended.
+  void AppendLumo(int64_t unix_us, std::string* out) const;
+  // Iso8601Utc(unix_us), appended.
+  static void AppendIso8601Utc(int64_t unix_us, std::string* out);
+
+ private:
+  absl::TimeZone zone_;
+};
 
 }  // namespace lumodb
 

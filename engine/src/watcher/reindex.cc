@@ -81,33 +81,32 @@ Status BuildFromJournals(Index* target, const LoadSettings& settings, Warnings* 
   return s;
 }
 
-Status RebuildIndex(const LoadSettings& settings, Warnings* warnings, std::unique_ptr<Index>* index,
-                    LoadStats* stats, const Progress& progress) {
-  const std::string path = (*index)->path();
-  const std::string fresh = path + ".reindex";
-  std::error_code ec;
-  std::filesystem::remove_all(fresh, ec);
-  std::unique_ptr<Index> bulk;
-  Status s = Index::OpenBulk(fresh, &bulk);
-  if (s.ok()) s = BuildFromJournals(bulk.get(), settings, warnings, stats, progress);
-  if (s.ok()) s = bulk->FlushAll();
-  bulk.reset();
-  if (!s.ok()) {
-    std::filesystem::remove_all(fresh, ec);
+Status RebuildIndex(const LoadSettings& settings, Warnings* warnings, Index* writer,
+                    LoadStats* stats, const Progress& progress,
+                    const std::function<Status(Index* fresh)>& also) {
+  const std::string generation = writer->layout().Next(writer->generation());
+  auto discard = [&](const Status& s) {
+    std::error_code ec;
+    std::filesystem::remove_all(writer->layout().Dir(generation), ec);
     return s;
+  };
+  {
+    std::unique_ptr<Index> bulk;
+    Status s = Index::OpenUnpublished(writer->path(), generation, /*bulk=*/true, &bulk);
+    if (s.ok()) s = BuildFromJournals(bulk.get(), settings, warnings, stats, progress);
+    if (s.ok()) s = bulk->FlushAll();
+    if (!s.ok()) return discard(s);
   }
-  index->reset();
-  const std::string old = path + ".old";
-  std::filesystem::remove_all(old, ec);
-  std::filesystem::rename(path, old, ec);
-  if (!ec) std::filesystem::rename(fresh, path, ec);
-  Status swapped =
-      ec ? Status::IOError("replace index " + path + " with " + fresh + ": " + ec.message())
-         : Status::OK();
-  if (!ec) std::filesystem::remove_all(old, ec);
-  s = Index::Open(path, false, index);
-  if (!swapped.ok()) return swapped;
-  return s;
+  if (also) {
+    // Reads and writes by key from here: a database with ordinary
+    // memtables (the bulk one sorts at every read).
+    std::unique_ptr<Index> fresh;
+    Status s = Index::OpenUnpublished(writer->path(), generation, /*bulk=*/false, &fresh);
+    if (s.ok()) s = also(fresh.get());
+    if (s.ok()) s = fresh->FlushAll();
+    if (!s.ok()) return discard(s);
+  }
+  return writer->SwitchTo(generation);
 }
 
 }  // namespace lumodb

@@ -5,6 +5,7 @@
 #ifndef LUMODB_WATCHER_REINDEX_H_
 #define LUMODB_WATCHER_REINDEX_H_
 
+#include <functional>
 #include <memory>
 
 #include "index/index.h"
@@ -21,11 +22,14 @@ namespace lumodb {
 Status BuildFromJournals(Index* target, const LoadSettings& settings, Warnings* warnings,
                          LoadStats* stats, const Progress& progress);
 
-// Builds a fresh index beside *index, closes *index, swaps the new one
-// into its path and reopens it for writing into *index. *index must be the
-// writer. Imported lumo trees are not read here: the caller re-imports them.
-Status RebuildIndex(const LoadSettings& settings, Warnings* warnings, std::unique_ptr<Index>* index,
-                    LoadStats* stats, const Progress& progress);
+// Builds the next generation of the index beside the current one, from
+// every journal; lets also (may be empty) add to it (the Watcher imports
+// the registered lumo trees again), then makes it the current one: readers
+// go on with the old generation until they reopen. writer must hold the
+// writer lock. A failure leaves the current generation as it was.
+Status RebuildIndex(const LoadSettings& settings, Warnings* warnings, Index* writer,
+                    LoadStats* stats, const Progress& progress,
+                    const std::function<Status(Index* fresh)>& also);
 
 }  // namespace lumodb
 

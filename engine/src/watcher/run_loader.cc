@@ -7,7 +7,7 @@
 #include <map>
 
 #include "experiment/process_info.h"
-#include "index/run_json.h"
+#include "index/metrics_json.h"
 #include "index_generated.h"
 #include "journal/markers.h"
 #include "journal_generated.h"
@@ -15,6 +15,14 @@
 #include "util/time_util.h"
 
 namespace lumodb {
+
+std::string CanonicalJson(std::string_view text) {
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+  // A value that is not JSON is kept as the string it is, as the reader
+  // always showed it.
+  if (parsed.is_discarded()) parsed = std::string(text);
+  return parsed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 namespace {
 
@@ -38,7 +46,7 @@ void ApplyEvent(const fbs::RunEvent& ev, RunRecordT* rec, Pending* pending) {
     case fbs::Event::Info: {
       const fbs::Info* i = ev.event_as_Info();
       if (i->key() != nullptr && i->json() != nullptr) {
-        pending->info[i->key()->str()] = i->json()->str();
+        pending->info[i->key()->str()] = CanonicalJson(std::string_view(i->json()->c_str(), i->json()->size()));
       }
       break;
     }
@@ -264,22 +272,6 @@ void WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& 
   batch->Put(index->cf(kRuns), run_key,
              rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
                             fbb.GetSize()));
-}
-
-const char* StatusName(int status) {
-  switch (static_cast<RunStatus>(status)) {
-    case RunStatus::Running:
-      return "running";
-    case RunStatus::Finished:
-      return "finished";
-    case RunStatus::Failed:
-      return "failed";
-    case RunStatus::Killed:
-      return "killed";
-    case RunStatus::NotStarted:
-      return "not_started";
-  }
-  return "unknown";
 }
 
 Status LoadRun(Index* index, const RunLoadContext& ctx,

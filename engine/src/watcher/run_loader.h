@@ -39,6 +39,11 @@ struct RunChanges {
   nlohmann::json hook_errors;  // appended to the stored list
 };
 
+// The compact JSON text the index keeps for an info value: nlohmann's own
+// dump of it, so that readers copy it into their output as it is (a text
+// that is not JSON becomes a JSON string).
+std::string CanonicalJson(std::string_view text);
+
 // Puts a run's record and changes into batch, with every derived key
 // (fields, by_test, reruns). previous_status: the stored record's status,
 // null for a run new to the index; had_start: the stored record had one.
@@ -56,8 +61,6 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
 // Whether LoadRun would change anything: new journal bytes, a run whose
 // process is gone, a marker due to retire. Reads, never writes.
 bool RunNeedsLoad(Index* index, const RunLoadContext& ctx);
-
-const char* StatusName(int status);
 
 }  // namespace lumodb
 

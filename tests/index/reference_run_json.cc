@@ -1,6 +1,7 @@
-// BuildRunJson: assembles a run from the experiments, info, text, metrics
-// and reruns families.
-#include "index/run_json.h"
+// The reference model of a run's JSON: the nlohmann::json tree the engine
+// built before the streamed read path (index/run_text.cc), kept as the
+// oracle the streamed output is checked against (run_text_test.cc).
+#include "index/reference_run_json.h"
 
 #include <memory>
 
@@ -8,9 +9,8 @@
 #include "index_generated.h"
 #include "util/aligned.h"
 #include "util/time_util.h"
-#include "watcher/run_loader.h"
 
-namespace lumodb {
+namespace lumodb::testing {
 
 namespace {
 
@@ -28,23 +28,20 @@ const char* CmpName(fbs::Cmp cmp) {
 
 // Calls fn(name, record) for each verified metric record of the run.
 template <typename Fn>
-void ForEachMetric(Index* index, const std::string& exp, const std::string& test,
-                   Fn fn) {
+void ForEachMetric(Index* index, const std::string& exp, const std::string& test, Fn fn) {
   Aligned aligned;
-  ForEachSubKey(index, kMetrics, exp, test,
-                [&](const std::string& name, const rocksdb::Slice& v) {
-                  const uint8_t* bytes = aligned.Get(std::string_view(v.data(), v.size()));
-                  flatbuffers::Verifier verifier(bytes, v.size());
-                  if (!verifier.VerifyBuffer<fbs::MetricRecord>(nullptr)) return;
-                  fn(name, *flatbuffers::GetRoot<fbs::MetricRecord>(bytes));
-                });
+  ForEachSubKey(index, kMetrics, exp, test, [&](const std::string& name, const rocksdb::Slice& v) {
+    const uint8_t* bytes = aligned.Get(std::string_view(v.data(), v.size()));
+    flatbuffers::Verifier verifier(bytes, v.size());
+    if (!verifier.VerifyBuffer<fbs::MetricRecord>(nullptr)) return;
+    fn(name, *flatbuffers::GetRoot<fbs::MetricRecord>(bytes));
+  });
 }
 
 }  // namespace
 
-Status BuildRunJson(Index* index, const std::string& exp,
-                    const std::string& test, const std::string& tz,
-                    nlohmann::json* out) {
+Status BuildRunJson(Index* index, const std::string& exp, const std::string& test,
+                    const std::string& tz, nlohmann::json* out) {
   std::string value;
   Status s = index->Get(kRuns, RunKey(exp, test), &value);
   if (s.IsNotFound()) return Status::NotFound("no run " + exp + "/" + test);
@@ -53,8 +50,7 @@ Status BuildRunJson(Index* index, const std::string& exp,
   const uint8_t* record = aligned.Get(value);
   flatbuffers::Verifier verifier(record, value.size());
   if (!fbs::VerifyRunRecordBuffer(verifier)) {
-    return Status::Corruption("index record of " + exp + "/" + test + " in " +
-                              index->path());
+    return Status::Corruption("index record of " + exp + "/" + test + " in " + index->path());
   }
   fbs::RunRecordT rec;
   fbs::GetRunRecord(record)->UnPackTo(&rec);
@@ -62,7 +58,7 @@ Status BuildRunJson(Index* index, const std::string& exp,
   nlohmann::json j = nlohmann::json::object();
   j["exp_name"] = exp;
   j["test_name"] = test;
-  j["status"] = StatusName(static_cast<int>(rec.status));
+  j["status"] = lumodb::StatusName(static_cast<int>(rec.status));
   nlohmann::json progress = nlohmann::json::object();
   if (rec.start_us != 0) {
     progress["start"] = LumoTimeString(rec.start_us, tz);
@@ -115,22 +111,19 @@ Status BuildRunJson(Index* index, const std::string& exp,
                       {"exception_content", rec.exception->exception_content}};
   }
 
-  ForEachSubKey(index, kInfo, exp, test,
-                [&](const std::string& key, const rocksdb::Slice& v) {
-                  nlohmann::json parsed =
-                      nlohmann::json::parse(v.data(), v.data() + v.size(), nullptr, false);
-                  if (parsed.is_discarded()) parsed = v.ToString();
-                  // A user key never hides one the engine derives.
-                  if (j.contains(key) && key != "note" && key != "tags") {
-                    j["info"][key] = std::move(parsed);
-                  } else {
-                    j[key] = std::move(parsed);
-                  }
-                });
-  ForEachSubKey(index, kText, exp, test,
-                [&](const std::string& key, const rocksdb::Slice& v) {
-                  j["text"][key] = v.ToString();
-                });
+  ForEachSubKey(index, kInfo, exp, test, [&](const std::string& key, const rocksdb::Slice& v) {
+    nlohmann::json parsed = nlohmann::json::parse(v.data(), v.data() + v.size(), nullptr, false);
+    if (parsed.is_discarded()) parsed = v.ToString();
+    // A user key never hides one the engine derives.
+    if (j.contains(key) && key != "note" && key != "tags") {
+      j["info"][key] = std::move(parsed);
+    } else {
+      j[key] = std::move(parsed);
+    }
+  });
+  ForEachSubKey(index, kText, exp, test, [&](const std::string& key, const rocksdb::Slice& v) {
+    j["text"][key] = v.ToString();
+  });
   std::map<std::string, MetricValue> values;
   nlohmann::json detail = nlohmann::json::object();
   ForEachMetric(index, exp, test, [&](const std::string& name, const fbs::MetricRecord& m) {
@@ -150,8 +143,7 @@ Status BuildRunJson(Index* index, const std::string& exp,
     nlohmann::json reruns = nlohmann::json::array();
     std::string from;
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      std::string_view rest(it->key().data() + prefix.size(),
-                            it->key().size() - prefix.size());
+      std::string_view rest(it->key().data() + prefix.size(), it->key().size() - prefix.size());
       size_t z = rest.find('\0');
       if (z == std::string_view::npos) continue;
       if (rest.substr(0, z) == "to") {
@@ -178,11 +170,4 @@ Status BuildRunJson(Index* index, const std::string& exp,
   return Status::OK();
 }
 
-void ReadMetricValues(Index* index, const std::string& exp, const std::string& test,
-                      std::map<std::string, MetricValue>* out) {
-  ForEachMetric(index, exp, test, [&](const std::string& name, const fbs::MetricRecord& m) {
-    (*out)[name] = {m.best(), m.best_extras() != nullptr ? m.best_extras()->str() : ""};
-  });
-}
-
-}  // namespace lumodb
+}  // namespace lumodb::testing
