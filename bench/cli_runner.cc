@@ -12,7 +12,11 @@ namespace lumodb::bench {
 // Runs `lumo-db args...` with stdout on a pipe drained into *out; returns
 // the exit code, or -1 if it could not run.
 int RunCli(const std::vector<std::string>& args, std::string* out, struct rusage* usage) {
-  const std::string bin = std::string(LUMODB_BIN_DIR) + "/lumo-db";
+  return RunCliBinary(std::string(LUMODB_BIN_DIR) + "/lumo-db", args, out, usage);
+}
+
+int RunCliBinary(const std::string& bin, const std::vector<std::string>& args, std::string* out,
+                 struct rusage* usage) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(bin.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -14,6 +14,9 @@ namespace lumodb::bench {
 // child's resource usage (peak RSS in ru_maxrss, KiB).
 int RunCli(const std::vector<std::string>& args, std::string* out,
            struct rusage* usage = nullptr);
+// The same with another lumo-db binary (an older build, for baselines).
+int RunCliBinary(const std::string& binary, const std::vector<std::string>& args,
+                 std::string* out, struct rusage* usage = nullptr);
 
 }  // namespace lumodb::bench
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,6 +93,28 @@ TEST(TimeUtilTest, ZoneCacheIsThreadSafe) {
   for (auto& t : threads) t.join();
   for (int i = 0; i < 8; ++i) {
     EXPECT_EQ(out[i], i % 2 ? "26-11-28-212038" : "26-11-28-142038");
+  }
+}
+
+}  // namespace
+}  // namespace lumodb
+
+namespace lumodb {
+namespace {
+
+TEST(TimeStringsTest, FastStringsAreTheFormattedOnes) {
+  std::mt19937_64 rng(5);
+  for (const char* tz : {"Asia/Shanghai", "UTC", "America/New_York", "Australia/Lord_Howe"}) {
+    TimeStrings strings(tz);
+    for (int i = 0; i < 20000; ++i) {
+      // From 1970 to 2100, microseconds, negative ones too.
+      int64_t us = static_cast<int64_t>(rng() % 4102444800000000ULL) - 86400000000LL;
+      std::string lumo, iso;
+      strings.AppendLumo(us, &lumo);
+      TimeStrings::AppendIso8601Utc(us, &iso);
+      ASSERT_EQ(lumo, LumoTimeString(us, tz)) << us << " " << tz;
+      ASSERT_EQ(iso, Iso8601Utc(us)) << us;
+    }
   }
 }
 

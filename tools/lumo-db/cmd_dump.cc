@@ -71,6 +71,7 @@ int DumpJsonl(const Common& common, const DumpArgs& a) {
   if (a.words.empty()) {
     Query all;
     all.exp_name = a.exp;
+    all.sort_field = "exp_name";  // the index's own order: streamed, nothing sorted
     ReadOptions options;
     options.raw = a.raw;
     std::unique_ptr<RowWriter> writer = RowWriter::Make(OutputFormat::kJsonl, {}, std::cout);

@@ -85,6 +85,9 @@ class RunRow {
   // when the read named columns, {column: value} in column order, null for
   // a column the run does not have.
   virtual std::string_view json() const = 0;
+  // json() appended to out (for a whole run written straight into out,
+  // without a copy of its own).
+  virtual void AppendJson(std::string* out) const { out->append(json()); }
   // The read's column i, typed; and as compact JSON text ("null" when
   // absent).
   virtual FieldValue column(size_t i) const = 0;

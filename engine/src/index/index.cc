@@ -250,7 +250,10 @@ void Index::Close() {
   db_.reset();
 }
 
-Index::~Index() { Close(); }
+Index::~Index() {
+  Close();
+  if (sequence_fd_ >= 0) ::close(sequence_fd_);
+}
 
 Status Index::SwitchTo(const std::string& generation) {
   if (read_only_ || writer_lock_ == nullptr) {
@@ -275,9 +278,15 @@ Status Index::SwitchTo(const std::string& generation) {
 }
 
 void Index::PublishSequence() {
-  if (!read_only_ && writer_lock_ != nullptr && db_ != nullptr) {
-    layout_.WriteSequence(generation_, db_->GetLatestSequenceNumber());
-  }
+  if (read_only_ || writer_lock_ == nullptr || db_ == nullptr) return;
+  // Only a change is worth a file write: a load that found nothing new
+  // costs no more than its stats.
+  const uint64_t sequence = db_->GetLatestSequenceNumber();
+  if (sequence == published_sequence_ && published_generation_ == generation_) return;
+  if (sequence_fd_ < 0) sequence_fd_ = layout_.OpenSequence();
+  IndexLayout::WriteSequence(sequence_fd_, generation_, sequence);
+  published_sequence_ = sequence;
+  published_generation_ = generation_;
 }
 
 bool Index::Stale() const {

@@ -104,6 +104,10 @@ class Index {
   std::string generation_;
   bool read_only_ = false;
   std::string opened_sequence_;  // a view: SEQUENCE when it was opened
+  // The writer: its SEQUENCE file and what it last wrote there.
+  int sequence_fd_ = -1;
+  uint64_t published_sequence_ = 0;
+  std::string published_generation_ = "none";
   std::unique_ptr<WriterLock> writer_lock_;
   std::unique_ptr<ReaderLock> reader_lock_;
   std::unique_ptr<rocksdb::DB> db_;

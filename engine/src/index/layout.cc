@@ -190,11 +190,22 @@ void IndexLayout::Collect(const std::string& keep) const {
 
 std::string IndexLayout::ReadSequence() const { return Trim(ReadSmallFile(db_ + "/" + kSequence)); }
 
-void IndexLayout::WriteSequence(const std::string& generation, uint64_t sequence) const {
-  // Not synced: after a crash readers at worst reopen once more.
-  Replace(db_, kSequence,
-          (generation.empty() ? "-" : generation) + " " + std::to_string(sequence) + "\n",
-          /*sync=*/false);
+int IndexLayout::OpenSequence() const {
+  return ::open((db_ + "/" + kSequence).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+}
+
+void IndexLayout::WriteSequence(int fd, const std::string& generation, uint64_t sequence) {
+  if (fd < 0) return;
+  // Fixed width, so each line covers the last whole; not synced: after a
+  // crash readers at worst reopen once more, and a reader that catches a
+  // line half written only reopens once more too.
+  char line[64];
+  int n = std::snprintf(line, sizeof(line), "%-24s %020llu\n",
+                        generation.empty() ? "-" : generation.c_str(),
+                        static_cast<unsigned long long>(sequence));
+  if (n > 0 && ::pwrite(fd, line, static_cast<size_t>(n), 0) < 0) {
+    // Readers then reopen on their own schedule; nothing is lost.
+  }
 }
 
 // ---- ReaderLock ----

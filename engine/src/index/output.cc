@@ -288,7 +288,8 @@ class JsonlWriter : public RowWriter {
  public:
   explicit JsonlWriter(std::ostream& out) : out_(out) {}
   Status Write(const RunRow& row) override {
-    out_.buffer()->append(row.json()).push_back('\n');
+    row.AppendJson(out_.buffer());
+    out_.buffer()->push_back('\n');
     return out_.MaybeFlush();
   }
   Status Finish() override { return out_.Flush(); }

@@ -91,6 +91,14 @@ std::string_view ViewRow::json() const {
   return json_;
 }
 
+void ViewRow::AppendJson(std::string* out) const {
+  if (have_json_ || !columns_->empty()) {
+    out->append(json());
+  } else {
+    text_->AppendRun(*view_, raw_, out);
+  }
+}
+
 FieldValue ViewRow::column(size_t i) const {
   if (i >= columns_->size()) return FieldValue();
   Resolve(i);

@@ -33,6 +33,7 @@ class ViewRow : public RunRow {
   const std::string& exp_name() const override { return view_->exp; }
   const std::string& test_name() const override { return view_->test; }
   std::string_view json() const override;
+  void AppendJson(std::string* out) const override;
   FieldValue column(size_t i) const override;
   std::string_view column_json(size_t i) const override;
 

@@ -182,9 +182,95 @@ bool RunText::AppendKey(const RunView& view, std::string_view key, std::string* 
   return false;
 }
 
+bool RunText::ResolveLeaf(const RunView& view, std::string_view path, std::string* out) {
+  // Only when no info key could stand for the path (a name with a dot
+  // under the same head), the answer is the derived value itself.
+  const std::string_view head = path.substr(0, path.find('.'));
+  for (size_t i = 0; i < view.n_info; ++i) {
+    const std::string& name = view.info[i].name;
+    if (name.size() > head.size() && name.compare(0, head.size(), head) == 0 &&
+        name[head.size()] == '.') {
+      return false;
+    }
+  }
+  const fbs::RunRecord* rec = view.record;
+  if (path == "exp_name" || path == "test_name" || path == "status") {
+    AppendDerived(view,
+                  path == "exp_name"    ? kKeyExpName
+                  : path == "test_name" ? kKeyTestName
+                                        : kKeyStatus,
+                  out);
+    return true;
+  }
+  if (head == "progress" && path.size() > 9) {
+    const std::string_view leaf = path.substr(9);
+    auto quoted = [&](auto&& write) {
+      out->push_back('"');
+      write();
+      out->push_back('"');
+    };
+    if (leaf == "ratio") {
+      AppendJsonDouble(rec->ratio(), out);
+    } else if (leaf == "start" && rec->start_us() != 0) {
+      quoted([&] { times_.AppendLumo(rec->start_us(), out); });
+    } else if (leaf == "start_utc" && rec->start_us() != 0) {
+      quoted([&] { TimeStrings::AppendIso8601Utc(rec->start_us(), out); });
+    } else if (leaf == "last_edit_time" && rec->last_update_us() != 0) {
+      quoted([&] { times_.AppendLumo(rec->last_update_us(), out); });
+    } else if (leaf == "end" && rec->has_end()) {
+      quoted([&] { times_.AppendLumo(rec->end_us(), out); });
+    } else if (leaf == "end_utc" && rec->has_end()) {
+      quoted([&] { TimeStrings::AppendIso8601Utc(rec->end_us(), out); });
+    } else if (leaf == "end_code" && rec->has_end()) {
+      AppendJsonInt(rec->end_code(), out);
+    } else if (leaf == "signal" && rec->has_end() && rec->signal() != 0) {
+      AppendJsonInt(rec->signal(), out);
+    } else {
+      out->clear();  // no such member: absent, as in the whole object
+    }
+    return true;
+  }
+  if (head == "metrics" && path.size() > 8 && path.find('.', 8) == std::string_view::npos) {
+    // A metric's own best value, else the extra of the latest metric that
+    // has one by that name (AppendMetrics' rules).
+    const std::string_view name = path.substr(8);
+    for (size_t i = 0; i < view.n_metrics; ++i) {
+      if (view.metrics[i].name != name) continue;
+      const fbs::MetricRecord* m = view.Metric(i);
+      if (m == nullptr) break;
+      AppendJsonDouble(m->best(), out);
+      return true;
+    }
+    for (size_t i = view.n_metrics; i-- > 0;) {
+      const fbs::MetricRecord* m = view.Metric(i);
+      if (m == nullptr || m->best_extras() == nullptr) continue;
+      std::string_view found;
+      bool have = false;
+      ForEachMember(Str(m->best_extras()), [&](std::string_view key, std::string_view v) {
+        if (key != name) return true;
+        found = v;
+        have = true;
+        return false;
+      });
+      if (have) {
+        out->append(found);
+        return true;
+      }
+    }
+    out->clear();
+    return true;
+  }
+  return false;
+}
+
 bool RunText::Resolve(const RunView& view, std::string_view path, std::string* scratch,
                       std::string_view* value) {
   if (path.empty()) return false;
+  scratch->clear();
+  if (ResolveLeaf(view, path, scratch)) {
+    *value = *scratch;
+    return !scratch->empty();
+  }
   // Longest top-level key first, as LookupPath: the whole path, then up to
   // each dot from the right.
   size_t end = path.size();

@@ -51,6 +51,11 @@ class RunText {
     const RunView::Entry* rerun = nullptr;  // the "rerun" info value
   };
   void MakePlan(const RunView& view, Plan* plan) const;
+  // The commonest columns (exp_name, test_name, status, progress.<leaf>,
+  // metrics.<name>) written straight, without the whole derived object.
+  // False when the general way must answer; else *out holds the value's
+  // JSON text, empty when the run has none.
+  bool ResolveLeaf(const RunView& view, std::string_view path, std::string* out);
   void AppendDerived(const RunView& view, int which, std::string* out);
   void AppendMetrics(const RunView& view, std::string* out);
   void AppendMetricsDetail(const RunView& view, std::string* out);

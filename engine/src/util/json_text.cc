@@ -1,6 +1,7 @@
 // JSON text without a tree (see json_text.h).
 #include "util/json_text.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -68,60 +69,77 @@ void AppendUtf8(uint32_t cp, std::string* out) {
 
 }  // namespace
 
+namespace {
+
+// Bytes a JSON string can hold as they are: printable ASCII but " and \.
+struct PlainBytes {
+  bool plain[256];
+  constexpr PlainBytes() : plain() {
+    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainBytes kPlain;
+
+}  // namespace
+
 void AppendJsonString(std::string_view s, std::string* out) {
+  out->reserve(out->size() + s.size() + 2);
   out->push_back('"');
-  size_t plain = 0;  // start of the run of bytes copied as they are
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const char* escape = nullptr;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    size_t run = i;
+    while (run < n && kPlain.plain[p[run]]) ++run;
+    out->append(s.data() + i, run - i);
+    i = run;
+    if (i == n) break;
+    const unsigned char c = p[i];
     switch (c) {
       case '"':
-        escape = "\\\"";
-        break;
+        out->append("\\\"");
+        ++i;
+        continue;
       case '\\':
-        escape = "\\\\";
-        break;
+        out->append("\\\\");
+        ++i;
+        continue;
       case '\b':
-        escape = "\\b";
-        break;
+        out->append("\\b");
+        ++i;
+        continue;
       case '\f':
-        escape = "\\f";
-        break;
+        out->append("\\f");
+        ++i;
+        continue;
       case '\n':
-        escape = "\\n";
-        break;
+        out->append("\\n");
+        ++i;
+        continue;
       case '\r':
-        escape = "\\r";
-        break;
+        out->append("\\r");
+        ++i;
+        continue;
       case '\t':
-        escape = "\\t";
-        break;
+        out->append("\\t");
+        ++i;
+        continue;
       default:
         break;
     }
-    if (escape == nullptr && c >= 0x20 && c < 0x80) {
+    if (c < 0x20) {
+      static const char kHex[] = "0123456789abcdef";
+      const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      out->append(esc, 6);
       ++i;
-      continue;
-    }
-    out->append(s.data() + plain, i - plain);
-    if (escape != nullptr) {
-      out->append(escape);
-      ++i;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out->append(buf);
-      ++i;
-    } else if (size_t n = Utf8Length(s, i); n > 0) {
-      out->append(s.data() + i, n);
-      i += n;
+    } else if (size_t len = Utf8Length(s, i); len > 0) {
+      out->append(s.data() + i, len);
+      i += len;
     } else {
       out->append("\xEF\xBF\xBD");  // U+FFFD for a byte that is not UTF-8
       ++i;
     }
-    plain = i;
   }
-  out->append(s.data() + plain, s.size() - plain);
   out->push_back('"');
 }
 
@@ -137,8 +155,8 @@ void AppendJsonDouble(double d, std::string* out) {
 
 void AppendJsonInt(int64_t i, std::string* out) {
   char buf[24];
-  int n = std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(i));
-  out->append(buf, static_cast<size_t>(n));
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), i);
+  out->append(buf, static_cast<size_t>(end - buf));
 }
 
 void AppendPrettyJson(std::string_view t, int indent, int level, std::string* out) {

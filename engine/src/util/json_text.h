@@ -37,8 +37,8 @@ JsonKind KindOf(std::string_view value);
 size_t SkipJsonValue(std::string_view text, size_t pos);
 
 // Calls fn(key, value) for each member of the object in text, in order;
-// key is unescaped (into a buffer reused between calls), value is the
-// member's JSON text. Returns false, having called fn for the members
+// key is unescaped (a view valid during the call), value is the member's
+// JSON text. Returns false, having called fn for the members
 // before, if text is not a well-formed object. fn returns false to stop.
 template <typename Fn>
 bool ForEachMember(std::string_view object, Fn fn);
@@ -75,14 +75,19 @@ bool ForEachMember(std::string_view t, Fn fn) {
     if (t[pos] != '"') return false;
     size_t key_end = SkipJsonValue(t, pos);
     if (key_end == std::string_view::npos) return false;
-    key.clear();
-    if (!UnescapeJsonString(t.substr(pos, key_end - pos), &key)) return false;
+    // Most names hold no escape: their bytes are the name.
+    std::string_view name = t.substr(pos + 1, key_end - pos - 2);
+    if (name.find('\\') != std::string_view::npos) {
+      key.clear();
+      if (!UnescapeJsonString(t.substr(pos, key_end - pos), &key)) return false;
+      name = key;
+    }
     pos = SkipSpace(t, key_end);
     if (pos >= t.size() || t[pos] != ':') return false;
     pos = SkipSpace(t, pos + 1);
     size_t value_end = SkipJsonValue(t, pos);
     if (value_end == std::string_view::npos) return false;
-    if (!fn(std::string_view(key), t.substr(pos, value_end - pos))) return true;
+    if (!fn(name, t.substr(pos, value_end - pos))) return true;
     pos = SkipSpace(t, value_end);
     if (pos >= t.size()) return false;
     if (t[pos] == '}') return true;

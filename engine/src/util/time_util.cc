@@ -47,10 +47,8 @@ int64_t NowMicros() {
       .count();
 }
 
-std::string FormatLocalTime(const std::string& format, int64_t unix_us,
-                            const std::string& tz) {
-  return absl::FormatTime(format, absl::FromUnixMicros(unix_us),
-                          CachedZone(tz));
+std::string FormatLocalTime(const std::string& format, int64_t unix_us, const std::string& tz) {
+  return absl::FormatTime(format, absl::FromUnixMicros(unix_us), CachedZone(tz));
 }
 
 std::string LumoTimeString(int64_t unix_us, const std::string& tz) {
@@ -59,8 +57,7 @@ std::string LumoTimeString(int64_t unix_us, const std::string& tz) {
 
 // Checked by hand rather than with absl::ParseTime, which accepts one-digit
 // fields and surrounding spaces, and normalises Feb 30 to Mar 2.
-bool ParseLumoTimeString(const std::string& text, const std::string& tz,
-                         int64_t* unix_us) {
+bool ParseLumoTimeString(const std::string& text, const std::string& tz, int64_t* unix_us) {
   // "YY-MM-DD-HHMMSS"
   if (text.size() != 15 || text[2] != '-' || text[5] != '-' || text[8] != '-') {
     return false;
@@ -75,8 +72,8 @@ bool ParseLumoTimeString(const std::string& text, const std::string& tz,
   const absl::CivilSecond cs(year, mon, day, hour, min, sec);
   // CivilSecond normalises out-of-range fields; a changed field means the
   // text named a time that does not exist.
-  if (cs.year() != year || cs.month() != mon || cs.day() != day ||
-      cs.hour() != hour || cs.minute() != min || cs.second() != sec) {
+  if (cs.year() != year || cs.month() != mon || cs.day() != day || cs.hour() != hour ||
+      cs.minute() != min || cs.second() != sec) {
     return false;
   }
   *unix_us = absl::ToUnixMicros(absl::FromCivil(cs, CachedZone(tz)));
@@ -119,21 +116,38 @@ void TimeStrings::AppendLumo(int64_t unix_us, std::string* out) const {
 }
 
 void TimeStrings::AppendIso8601Utc(int64_t unix_us, std::string* out) {
-  const absl::Time t = absl::FromUnixMicros(unix_us);
-  const absl::CivilSecond cs = absl::ToCivilSecond(t, absl::UTCTimeZone());
-  int64_t micros = unix_us % 1000000;
-  if (micros < 0) micros += 1000000;
-  AppendDigits(cs.year(), 4, out);
+  // UTC needs no zone: the civil date from the day count (H. Hinnant's
+  // civil_from_days), the time from the second of the day.
+  int64_t secs = unix_us / 1000000, micros = unix_us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --secs;
+  }
+  int64_t days = secs / 86400, sod = secs % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    --days;
+  }
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2);
+  AppendDigits(year, 4, out);
   out->push_back('-');
-  AppendDigits(cs.month(), 2, out);
+  AppendDigits(month, 2, out);
   out->push_back('-');
-  AppendDigits(cs.day(), 2, out);
+  AppendDigits(day, 2, out);
   out->push_back('T');
-  AppendDigits(cs.hour(), 2, out);
+  AppendDigits(sod / 3600, 2, out);
   out->push_back(':');
-  AppendDigits(cs.minute(), 2, out);
+  AppendDigits(sod / 60 % 60, 2, out);
   out->push_back(':');
-  AppendDigits(cs.second(), 2, out);
+  AppendDigits(sod % 60, 2, out);
   out->push_back('.');
   AppendDigits(micros, 6, out);
   out->push_back('Z');
