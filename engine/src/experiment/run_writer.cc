@@ -1,10 +1,12 @@
-// RunWriter: buffered journal appends, coalesced metrics, heartbeat.
+// RunWriter: buffered journal appends, coalesced metrics, the metric log,
+// heartbeat.
 #include "experiment/run_writer.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +29,44 @@ bool Improves(Cmp cmp, double value, double best) {
       return true;
   }
   return true;
+}
+
+// A MetricLog frame holds at most this many values and about this many
+// bytes, far below the 16 MiB a frame may hold (a trainer can log millions
+// of values in one flush interval).
+constexpr size_t kMaxLogPoints = size_t{1} << 17;
+constexpr size_t kMaxLogBytes = size_t{4} << 20;
+
+// Part of one key's taken values that goes into one frame.
+struct LogSlice {
+  size_t log, begin, end;
+};
+
+// Cuts the taken logs, in order, into frames within the limits above.
+template <typename Log>
+std::vector<std::vector<LogSlice>> PackLogs(const std::vector<Log>& logs) {
+  std::vector<std::vector<LogSlice>> frames;
+  size_t points_room = 0, bytes_room = 0;
+  for (size_t i = 0; i < logs.size(); ++i) {
+    const size_t n = logs[i].points.size();
+    const size_t overhead = logs[i].key.size() + 64;
+    size_t begin = 0;
+    while (begin < n) {
+      // 28 bytes: the most a value takes (two 10-byte varints, a double).
+      if (points_room == 0 || bytes_room < overhead + 28) {
+        frames.emplace_back();
+        points_room = kMaxLogPoints;
+        bytes_room = kMaxLogBytes;
+      }
+      const size_t take =
+          std::min({n - begin, points_room, (bytes_room - overhead) / 28});
+      frames.back().push_back({i, begin, begin + take});
+      begin += take;
+      points_room -= take;
+      bytes_room -= overhead + 28 * take;
+    }
+  }
+  return frames;
 }
 
 }  // namespace
@@ -68,7 +108,8 @@ void RunWriter::AppendPayload(const uint8_t* data, size_t size) {
 }
 
 double RunWriter::Metric(const std::string& key, double value, Cmp cmp,
-                         const std::string& extras) {
+                         const std::string& extras, int64_t step) {
+  const int64_t now = CoarseNowMicros();  // outside the lock: it is a read
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = metrics_.try_emplace(key);
   MetricState& m = it->second;
@@ -77,8 +118,11 @@ double RunWriter::Metric(const std::string& key, double value, Cmp cmp,
     m.best = value;
     m.best_extras = extras;
   }
+  if (step == kAutoStep) step = m.count;
   m.last = value;
+  m.last_step = step;
   m.count++;
+  m.log.push_back({step, now, value});
   if (!m.dirty) {
     m.dirty = true;
     dirty_.push_back(key);
@@ -88,15 +132,70 @@ double RunWriter::Metric(const std::string& key, double value, Cmp cmp,
 
 void RunWriter::AppendPendingMetrics() {
   std::lock_guard<std::mutex> lock(mu_);
-  EncodeDirtyMetricsLocked();
+  EncodeAllDirtyLocked();
 }
 
 std::unordered_map<std::string, MetricState> RunWriter::Metrics() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return metrics_;
+  std::unordered_map<std::string, MetricState> out;
+  for (const auto& [key, m] : metrics_) {
+    // Without the values waiting for the flusher: they may be millions.
+    MetricState& copy = out[key];
+    copy.cmp = m.cmp;
+    copy.best = m.best;
+    copy.best_extras = m.best_extras;
+    copy.last = m.last;
+    copy.count = m.count;
+    copy.last_step = m.last_step;
+    copy.dirty = m.dirty;
+  }
+  return out;
 }
 
-void RunWriter::EncodeDirtyMetricsLocked() {
+namespace {
+
+std::string_view BufferOf(const flatbuffers::FlatBufferBuilder& fbb) {
+  return std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
+                          fbb.GetSize());
+}
+
+// The MetricLog frames of the taken logs, seq first_seq on, into *out.
+template <typename Log>
+void EncodeLogFrames(const std::vector<Log>& logs, uint64_t first_seq, std::string* out) {
+  flatbuffers::FlatBufferBuilder fbb(4096);
+  const int64_t now = NowMicros();
+  uint64_t seq = first_seq;
+  for (const std::vector<LogSlice>& frame : PackLogs(logs)) {
+    fbb.Clear();
+    std::vector<flatbuffers::Offset<fbs::MetricPoints>> metrics;
+    for (const LogSlice& slice : frame) {
+      const Log& log = logs[slice.log];
+      metrics.push_back(BuildMetricPoints(fbb, log.key, log.points.data() + slice.begin,
+                                          slice.end - slice.begin));
+    }
+    auto record = fbs::CreateMetricLog(fbb, fbb.CreateVector(metrics));
+    fbb.Finish(fbs::CreateRunEvent(fbb, now, fbs::Event::MetricLog, record.Union()));
+    JournalWriter::EncodeFrame(seq++, BufferOf(fbb), out);
+  }
+}
+
+}  // namespace
+
+uint64_t RunWriter::TakeLogsLocked(std::vector<TakenLog>* logs) {
+  for (const std::string& key : dirty_) {
+    MetricState& m = metrics_[key];
+    if (m.log.empty()) continue;
+    logs->push_back({key, std::move(m.log)});
+    // The next interval likely logs as many values: no regrowing from 1.
+    m.log = std::vector<SeriesPoint>();
+    m.log.reserve(std::min<size_t>(logs->back().points.size(), 4096));
+  }
+  const uint64_t first = next_seq_;
+  next_seq_ += PackLogs(*logs).size();
+  return first;
+}
+
+void RunWriter::EncodeDirtyMetricsLocked(std::string* out) {
   if (dirty_.empty()) return;
   flatbuffers::FlatBufferBuilder fbb(256);
   int64_t now = NowMicros();
@@ -106,25 +205,37 @@ void RunWriter::EncodeDirtyMetricsLocked() {
     fbb.Clear();
     auto metric = fbs::CreateMetricDirect(
         fbb, key.c_str(), static_cast<fbs::Cmp>(m.cmp), m.best,
-        m.best_extras.c_str(), m.last, m.count);
+        m.best_extras.c_str(), m.last, m.count, m.last_step);
     fbb.Finish(fbs::CreateRunEvent(fbb, now, fbs::Event::Metric, metric.Union()));
-    JournalWriter::EncodeFrame(
-        next_seq_++,
-        std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
-                         fbb.GetSize()),
-        &pending_);
+    JournalWriter::EncodeFrame(next_seq_++, BufferOf(fbb), out);
   }
   dirty_.clear();
 }
 
+void RunWriter::EncodeAllDirtyLocked() {
+  std::vector<TakenLog> logs;
+  uint64_t first = TakeLogsLocked(&logs);
+  EncodeLogFrames(logs, first, &pending_);
+  EncodeDirtyMetricsLocked(&pending_);
+}
+
 Status RunWriter::Flush(bool durable) {
   std::lock_guard<std::mutex> io_lock(io_mu_);
-  std::string frames;
+  std::string frames, metric_frames;
+  std::vector<TakenLog> logs;
+  uint64_t first_log_seq;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    EncodeDirtyMetricsLocked();
     frames.swap(pending_);
+    // The log's seqs come before the Metric frames': a journal cut between
+    // them keeps values whose best and count have not been written, never
+    // a count without its values.
+    first_log_seq = TakeLogsLocked(&logs);
+    EncodeDirtyMetricsLocked(&metric_frames);
   }
+  // Encoding a long log takes a while; the trainer logs on meanwhile.
+  EncodeLogFrames(logs, first_log_seq, &frames);
+  frames.append(metric_frames);
   Status s;
   if (!frames.empty()) {
     s = journal_->Append(frames);

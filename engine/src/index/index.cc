@@ -17,7 +17,7 @@ namespace {
 
 const char* const kCfNames[kNumCf] = {"experiments", "info",    "text",
                                      "metrics",     "reruns",  "by_test",
-                                     "fields",      "meta"};
+                                     "fields",      "meta",    "metric_log"};
 
 rocksdb::Options BaseOptions() {
   rocksdb::Options options;
@@ -110,6 +110,11 @@ Status Index::OpenSnapshot(const std::string& path, std::unique_ptr<Index>* out)
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
       rocksdb::DBOptions(BaseOptions()), path, Descriptors(), &index->handles_, &db);
+  if (s.IsInvalidArgument() && s.ToString().find("Column family not found") != std::string::npos) {
+    // An index made before a family was added: opening it for writing
+    // creates the family.
+    return Status::NotFound("index " + path + " lacks a column family: " + s.ToString());
+  }
   if (!s.ok()) return FromRocks(s, "open index " + path + " read-only");
   index->db_.reset(db);
   index->TakeDefaultHandle();

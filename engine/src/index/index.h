@@ -25,6 +25,7 @@ enum Cf {
   kByTest,     // test \0 exp -> ""
   kFields,     // field \0 typed value \0 exp \0 test -> ""
   kMeta,       // "format" -> "1", ...
+  kMetricLog,  // exp \0 test \0 metric \0 'b'|'s' step -> block | summary
   kNumCf,
 };
 

@@ -1,7 +1,8 @@
 // Watcher: the public facade over the index. It owns the open index and
 // hands it to the part that does each job: JournalLoader (load), LumoSync
-// (imported lumo trees), RebuildIndex (reindex) and QueryEngine (lookups
-// and queries). docs/architecture.md draws the flow.
+// (imported lumo trees), RebuildIndex (reindex), QueryEngine (lookups and
+// queries) and SeriesQuery (metric histories). docs/architecture.md draws
+// the flow.
 #include "lumodb/watcher.h"
 
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include "index/index.h"
 #include "index/query.h"
+#include "index/series_query.h"
 #include "lumo/export.h"
 #include "watcher/journal_loader.h"
 #include "watcher/lumo_sync.h"
@@ -81,6 +83,10 @@ class WatcherImpl : public Watcher {
 
   Status query(const Query& q, std::vector<std::string>* runs) override {
     return QueryEngine(index_.get(), roots_.timezone).Run(q, runs);
+  }
+
+  Status metric_series(const SeriesRequest& request, std::vector<MetricSeries>* out) override {
+    return SeriesQuery(index_.get()).Run(request, out);
   }
 
   using Watcher::import_lumo;
