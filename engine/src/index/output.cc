@@ -74,6 +74,8 @@ std::string EscapeForTable(const std::string& s) {
   return out;
 }
 
+}  // namespace
+
 // A float as a person reads it in a table: integer-valued floats without a
 // fraction (1.0 -> "1"), others with at most 6 significant digits, as
 // pandas displays them (0.9906442466474564 -> "0.990644", 1e-05 -> "1e-05").
@@ -87,6 +89,8 @@ std::string ShortFloat(double d) {
   }
   return buf;
 }
+
+namespace {
 
 // Compact JSON text with every float shortened as ShortFloat does.
 void AppendShortJson(const json& v, std::string* out) {
@@ -193,6 +197,8 @@ void WriteTable(std::ostream& out, const std::vector<json>& runs,
   for (size_t r = 1; r < rows.size(); r++) WriteTableLine(out, rows[r], widths);
 }
 
+}  // namespace
+
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -203,6 +209,8 @@ std::string CsvField(const std::string& s) {
   out.push_back('"');
   return out;
 }
+
+namespace {
 
 void WriteCsv(std::ostream& out, const std::vector<json>& runs,
               const std::vector<std::string>& columns) {
