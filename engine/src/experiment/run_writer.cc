@@ -186,13 +186,31 @@ uint64_t RunWriter::TakeLogsLocked(std::vector<TakenLog>* logs) {
     MetricState& m = metrics_[key];
     if (m.log.empty()) continue;
     logs->push_back({key, std::move(m.log)});
+    m.log = std::move(m.spare);
+    m.spare = std::vector<SeriesPoint>();
     // The next interval likely logs as many values: no regrowing from 1.
-    m.log = std::vector<SeriesPoint>();
-    m.log.reserve(std::min<size_t>(logs->back().points.size(), 4096));
+    if (m.log.capacity() == 0) {
+      m.log.reserve(std::min<size_t>(logs->back().points.size(), size_t{1} << 16));
+    }
   }
   const uint64_t first = next_seq_;
   next_seq_ += PackLogs(*logs).size();
   return first;
+}
+
+void RunWriter::ReturnLogs(std::vector<TakenLog>* logs) {
+  // Buffers past a million values are freed: memory for a burst is not kept.
+  constexpr size_t kMaxSpare = size_t{1} << 20;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (TakenLog& log : *logs) {
+    auto it = metrics_.find(log.key);
+    if (it == metrics_.end() || it->second.spare.capacity() != 0 ||
+        log.points.capacity() > kMaxSpare) {
+      continue;
+    }
+    log.points.clear();
+    it->second.spare = std::move(log.points);
+  }
 }
 
 void RunWriter::EncodeDirtyMetricsLocked(std::string* out) {
@@ -236,6 +254,7 @@ Status RunWriter::Flush(bool durable) {
   // Encoding a long log takes a while; the trainer logs on meanwhile.
   EncodeLogFrames(logs, first_log_seq, &frames);
   frames.append(metric_frames);
+  ReturnLogs(&logs);
   Status s;
   if (!frames.empty()) {
     s = journal_->Append(frames);

@@ -33,6 +33,9 @@ struct MetricState {
   bool dirty = false;
   // Values logged since the last flush, in call order (the MetricLog).
   std::vector<SeriesPoint> log;
+  // The buffer of an earlier flush, emptied, for the next interval: the
+  // trainer appends into memory that is already there.
+  std::vector<SeriesPoint> spare;
 };
 
 class RunWriter {
@@ -84,6 +87,8 @@ class RunWriter {
   // Moves the dirty keys' logged values into *logs and reserves the seq
   // numbers of the MetricLog frames they make (returns the first).
   uint64_t TakeLogsLocked(std::vector<TakenLog>* logs);
+  // Gives the encoded logs' buffers back as spares.
+  void ReturnLogs(std::vector<TakenLog>* logs);
   // Encodes the Metric frame of each dirty key into *out.
   void EncodeDirtyMetricsLocked(std::string* out);
   // Everything dirty, in frame order, into pending_ (at the end of a run).

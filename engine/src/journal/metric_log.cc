@@ -14,20 +14,22 @@ inline uint64_t UnZigZag(uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
 
 void AppendDeltaVarints(const SeriesPoint* points, size_t n, int64_t SeriesPoint::*field,
                         std::string* out) {
+  // At most 10 bytes a value, written in place and cut to size after.
+  const size_t old = out->size();
+  out->resize(old + 10 * n);
+  char* p = out->data() + old;
   uint64_t prev = 0;
-  char buf[10];
   for (size_t i = 0; i < n; ++i) {
     const uint64_t v = static_cast<uint64_t>(points[i].*field);
     uint64_t z = ZigZag(v - prev);
     prev = v;
-    size_t len = 0;
     while (z >= 0x80) {
-      buf[len++] = static_cast<char>(z | 0x80);
+      *p++ = static_cast<char>(z | 0x80);
       z >>= 7;
     }
-    buf[len++] = static_cast<char>(z);
-    out->append(buf, len);
+    *p++ = static_cast<char>(z);
   }
+  out->resize(static_cast<size_t>(p - out->data()));
 }
 
 bool DecodeDeltaVarints(std::string_view bytes, size_t n, int64_t SeriesPoint::*field,
