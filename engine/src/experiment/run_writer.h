@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "journal/metric_log.h"
+#include "experiment/metric_log_buffer.h"
 #include "lumodb/experiment.h"
 #include "lumodb/options.h"
 #include "lumodb/status.h"
@@ -32,10 +32,7 @@ struct MetricState {
   int64_t last_step = 0;
   bool dirty = false;
   // Values logged since the last flush, in call order (the MetricLog).
-  std::vector<SeriesPoint> log;
-  // The buffer of an earlier flush, emptied, for the next interval: the
-  // trainer appends into memory that is already there.
-  std::vector<SeriesPoint> spare;
+  LogChunks log;
 };
 
 class RunWriter {
@@ -79,15 +76,10 @@ class RunWriter {
  private:
   RunWriter(std::string journal_path, std::string marker_path,
             ExperimentOptions options, std::unique_ptr<JournalWriter> journal);
-  // The values logged for one key, moved out of its state for a flush.
-  struct TakenLog {
-    std::string key;
-    std::vector<SeriesPoint> points;
-  };
   // Moves the dirty keys' logged values into *logs and reserves the seq
   // numbers of the MetricLog frames they make (returns the first).
   uint64_t TakeLogsLocked(std::vector<TakenLog>* logs);
-  // Gives the encoded logs' buffers back as spares.
+  // Gives the encoded logs' chunks back to the pool.
   void ReturnLogs(std::vector<TakenLog>* logs);
   // Encodes the Metric frame of each dirty key into *out.
   void EncodeDirtyMetricsLocked(std::string* out);
@@ -100,11 +92,12 @@ class RunWriter {
   const std::string marker_path_;
   const ExperimentOptions options_;
 
-  // Guards pending_, metrics_, dirty_, next_seq_, error_, stop_.
+  // Guards pending_, metrics_, chunks_, dirty_, next_seq_, error_, stop_.
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string pending_;
   std::unordered_map<std::string, MetricState> metrics_;
+  ChunkPool chunks_;
   std::vector<std::string> dirty_;
   uint64_t next_seq_ = 1;
   Status error_;

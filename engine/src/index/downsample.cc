@@ -40,7 +40,7 @@ class Bucket {
 
  private:
   bool any_ = false, has_min_max_ = false;
-  SeriesPoint first_, last_, min_, max_;
+  SeriesPoint first_{}, last_{}, min_{}, max_{};
 };
 
 }  // namespace

@@ -41,7 +41,7 @@ std::vector<std::string> SeriesMetrics(Index* index, const std::string& exp,
 struct BlockSummary {
   int64_t first_step = 0;  // the block's key
   uint32_t count = 0;
-  SeriesPoint first, last, min, max;
+  SeriesPoint first{}, last{}, min{}, max{};
   bool has_min_max = false;  // false: every value is NaN
 };
 // Summary of points[0..n), n > 0.

@@ -15,11 +15,13 @@
 
 namespace lumodb {
 
-// One logged value of a metric.
+// One logged value of a metric. A plain aggregate without initialisers, so
+// the chunks the trainer logs into need not be zeroed first: write
+// SeriesPoint{} for a zero one.
 struct SeriesPoint {
-  int64_t step = 0;
-  int64_t time_us = 0;
-  double value = 0;
+  int64_t step;
+  int64_t time_us;
+  double value;
 };
 
 // Appends the zigzag varints of v[0], v[1] - v[0], ... (differences taken

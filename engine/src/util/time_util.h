@@ -2,8 +2,6 @@
 #ifndef LUMODB_SRC_TIME_UTIL_H_
 #define LUMODB_SRC_TIME_UTIL_H_
 
-#include <time.h>
-
 #include <cstdint>
 #include <string>
 
@@ -11,15 +9,6 @@ namespace lumodb {
 
 // Wall clock, microseconds since the epoch.
 int64_t NowMicros();
-
-// The wall clock as of the kernel's last tick (CLOCK_REALTIME_COARSE: 1 to
-// 10 ms old, 4 ms on a 250 Hz kernel), for the time of every logged metric
-// value: it costs a third of NowMicros, and dump_metric's budget is a few ns.
-inline int64_t CoarseNowMicros() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
-}
 
 // unix_us formatted with an absl::FormatTime format in the IANA zone tz.
 // A zone that cannot be loaded falls back to UTC.
