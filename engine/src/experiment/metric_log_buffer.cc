@@ -62,23 +62,23 @@ void ChunkPool::Give(std::vector<LogChunks*> given) {
 
 size_t CountLogFrames(const std::vector<TakenLog>& logs) { return PackFrames(logs).size(); }
 
-void EncodeLogFrames(const std::vector<TakenLog>& logs, uint64_t first_seq, std::string* out) {
-  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+void EncodeLogFrames(const std::vector<TakenLog>& logs, uint64_t first_seq,
+                     flatbuffers::FlatBufferBuilder* fbb, std::string* out) {
   const int64_t now = NowMicros();
   uint64_t seq = first_seq;
   std::vector<flatbuffers::Offset<fbs::MetricPoints>> tables;
   for (const std::vector<ChunkRef>& frame : PackFrames(logs)) {
-    fbb.Clear();
+    fbb->Clear();
     tables.clear();
     for (const ChunkRef& ref : frame) {
       const LogChunk& chunk = *logs[ref.log].chunks[ref.chunk];
-      tables.push_back(BuildMetricPoints(fbb, logs[ref.log].key, chunk.points, chunk.size));
+      tables.push_back(BuildMetricPoints(*fbb, logs[ref.log].key, chunk.points, chunk.size));
     }
-    auto record = fbs::CreateMetricLog(fbb, fbb.CreateVector(tables));
-    fbb.Finish(fbs::CreateRunEvent(fbb, now, fbs::Event::MetricLog, record.Union()));
+    auto record = fbs::CreateMetricLog(*fbb, fbb->CreateVector(tables));
+    fbb->Finish(fbs::CreateRunEvent(*fbb, now, fbs::Event::MetricLog, record.Union()));
     JournalWriter::EncodeFrame(
         seq++,
-        std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()),
+        std::string_view(reinterpret_cast<const char*>(fbb->GetBufferPointer()), fbb->GetSize()),
         out);
   }
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <flatbuffers/flatbuffers.h>
+
 #include "journal/metric_log.h"
 
 namespace lumodb {
@@ -57,8 +59,10 @@ struct TakenLog {
 size_t CountLogFrames(const std::vector<TakenLog>& logs);
 
 // Appends the MetricLog frames of logs, seq first_seq on, to *out: one
-// MetricPoints table per chunk, keys and chunks in order.
-void EncodeLogFrames(const std::vector<TakenLog>& logs, uint64_t first_seq, std::string* out);
+// MetricPoints table per chunk, keys and chunks in order. fbb is scratch
+// (a kept one keeps its memory from flush to flush).
+void EncodeLogFrames(const std::vector<TakenLog>& logs, uint64_t first_seq,
+                     flatbuffers::FlatBufferBuilder* fbb, std::string* out);
 
 }  // namespace lumodb
 

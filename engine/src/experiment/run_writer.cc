@@ -164,18 +164,24 @@ void RunWriter::EncodeDirtyMetricsLocked(std::string* out) {
 void RunWriter::EncodeAllDirtyLocked() {
   std::vector<TakenLog> logs;
   uint64_t first = TakeLogsLocked(&logs);
-  EncodeLogFrames(logs, first, &pending_);
+  flatbuffers::FlatBufferBuilder fbb;
+  EncodeLogFrames(logs, first, &fbb, &pending_);
   EncodeDirtyMetricsLocked(&pending_);
 }
 
 Status RunWriter::Flush(bool durable) {
   std::lock_guard<std::mutex> io_lock(io_mu_);
-  std::string frames, metric_frames;
+  std::string metric_frames;
   std::vector<TakenLog> logs;
   uint64_t first_log_seq;
+  // Kept across flushes with its capacity: megabytes of log frames a flush
+  // would otherwise page-fault in afresh.
+  std::string& frames = flush_buffer_;
+  frames.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    frames.swap(pending_);
+    frames.append(pending_);
+    pending_.clear();
     // The log's seqs come before the Metric frames': a journal cut between
     // them keeps values whose best and count have not been written, never
     // a count without its values.
@@ -183,7 +189,7 @@ Status RunWriter::Flush(bool durable) {
     EncodeDirtyMetricsLocked(&metric_frames);
   }
   // Encoding a long log takes a while; the trainer logs on meanwhile.
-  EncodeLogFrames(logs, first_log_seq, &frames);
+  EncodeLogFrames(logs, first_log_seq, &flush_fbb_, &frames);
   frames.append(metric_frames);
   ReturnLogs(&logs);
   Status s;
@@ -192,8 +198,7 @@ Status RunWriter::Flush(bool durable) {
     if (!s.ok()) {
       // Keep the frames, in order, ahead of anything queued meanwhile.
       std::lock_guard<std::mutex> lock(mu_);
-      frames.append(pending_);
-      pending_.swap(frames);
+      pending_.insert(0, frames);
       if (error_.ok() && options_.warn_to_stderr) {
         std::fprintf(stderr, "lumo-db: warning: %s (records kept in memory)\n",
                      s.ToString().c_str());
@@ -202,6 +207,8 @@ Status RunWriter::Flush(bool durable) {
       return s;
     }
   }
+  // A burst's buffer is not kept.
+  if (frames.capacity() > (size_t{32} << 20)) std::string().swap(frames);
   if (durable) s = journal_->Sync();
   return s;
 }

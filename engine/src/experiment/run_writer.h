@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <flatbuffers/flatbuffers.h>
+
 #include "experiment/metric_log_buffer.h"
 #include "lumodb/experiment.h"
 #include "lumodb/options.h"
@@ -107,6 +109,8 @@ class RunWriter {
   // reorder frames. Lock order: io_mu_ before mu_.
   std::mutex io_mu_;
   std::unique_ptr<JournalWriter> journal_;
+  std::string flush_buffer_;  // the frames of one flush
+  flatbuffers::FlatBufferBuilder flush_fbb_{1 << 16};
   int64_t last_touch_us_ = 0;
   std::thread thread_;
 };

@@ -54,9 +54,10 @@ bool DecodeDeltaVarints(std::string_view bytes, size_t n, int64_t SeriesPoint::*
 flatbuffers::Offset<fbs::MetricPoints> BuildMetricPoints(flatbuffers::FlatBufferBuilder& fbb,
                                                          std::string_view key,
                                                          const SeriesPoint* points, size_t n) {
-  std::string steps, times;
-  steps.reserve(n + 8);
-  times.reserve(2 * n + 8);
+  // Scratch kept per thread: a flush or a load builds thousands of these.
+  thread_local std::string steps, times;
+  steps.clear();
+  times.clear();
   AppendDeltaVarints(points, n, &SeriesPoint::step, &steps);
   AppendDeltaVarints(points, n, &SeriesPoint::time_us, &times);
   double* values = nullptr;
