@@ -8,6 +8,12 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "journal/markers.h"
+
 extern char** environ;
 
 namespace lumodb::testing {
@@ -90,6 +96,67 @@ bool Eventually(const std::function<bool()>& cond, std::chrono::seconds bound) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;
+}
+
+void ChildrenTest::SetUp() {
+  TakeWarnings();
+  home_ = tmp_ / "home";
+  std::filesystem::create_directories(home_);
+  roots_.home = home_ + "/.lumo";
+  roots_.info_root = home_ + "/.lumo/experiments";
+  roots_.blob_root = home_ + "/.lumo/blob";
+  roots_.cache_root = home_ + "/.cache/lumo";
+  stderr_path_ = tmp_ / "children.stderr";
+}
+
+void ChildrenTest::TearDown() {
+  // Never leave a child behind, whatever failed.
+  for (pid_t pid : live_) {
+    ::kill(pid, SIGKILL);
+    WaitExit(pid);
+  }
+  if (HasFailure()) {
+    std::string err = ReadFile(stderr_path_);
+    if (!err.empty()) std::fprintf(stderr, "children's stderr:\n%s\n", err.c_str());
+  }
+}
+
+std::unique_ptr<Watcher> ChildrenTest::OpenWatcher(const std::string& db_name) {
+  WatcherOptions options;
+  options.db_path = tmp_ / db_name;
+  options.warn = CollectWarning;
+  std::unique_ptr<Watcher> w;
+  Status s = Watcher::Open(roots_, options, &w);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return w;
+}
+
+Child ChildrenTest::Spawn(const std::string& program, const std::vector<std::string>& args,
+                          bool capture_stdout) {
+  Child child = SpawnChild(BinPath(program), args, home_, stderr_path_, capture_stdout);
+  if (child.pid > 0) live_.push_back(child.pid);
+  return child;
+}
+
+int ChildrenTest::Wait(const Child& child) {
+  int status = WaitExit(child.pid);
+  live_.erase(std::remove(live_.begin(), live_.end(), child.pid), live_.end());
+  return status;
+}
+
+nlohmann::json ChildrenTest::Retrieve(Watcher* w, const std::string& exp, const std::string& test) {
+  std::string text;
+  Status s = w->retrieve(test, exp, &text);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return s.ok() ? nlohmann::json::parse(text) : nlohmann::json();
+}
+
+std::string ChildrenTest::JournalOf(const std::string& exp, const std::string& test) const {
+  return JournalPath(RunInfoDir(roots_.info_root, exp, test));
+}
+
+std::string ChildrenTest::MarkerOf(const std::string& exp, const std::string& test) const {
+  return ActiveDir(roots_.info_root) + "/" + MarkerName(exp, test);
 }
 
 }  // namespace lumodb::testing

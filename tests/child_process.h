@@ -4,6 +4,7 @@
 #ifndef LUMODB_TESTS_CHILD_PROCESS_H_
 #define LUMODB_TESTS_CHILD_PROCESS_H_
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -12,10 +13,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "lumodb/lumodb.h"
+#include "test_util.h"
 
 namespace lumodb::testing {
 
@@ -108,6 +113,33 @@ std::string DescribeWait(int status);
 // keeps a broken engine from hanging the suite; nothing asserts on timing.
 bool Eventually(const std::function<bool()>& cond,
                 std::chrono::seconds bound = std::chrono::seconds(60));
+
+// A test whose runs are real child processes: HOME is tmp_/home, so
+// lumo's defaults (~/.lumo/experiments, ~/.cache/lumo) put their runs where
+// roots_ and OpenWatcher look; their stderr goes to one file, shown when the
+// test fails; TearDown kills any child left. Warnings go to CollectWarning.
+class ChildrenTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // The index tmp_/db_name for roots_.
+  std::unique_ptr<Watcher> OpenWatcher(const std::string& db_name = "index");
+  // A built program (BinPath) as a child, SpawnChild with HOME and cwd home_.
+  Child Spawn(const std::string& program, const std::vector<std::string>& args,
+              bool capture_stdout = false);
+  int Wait(const Child& child);
+  // One run as JSON (null, and a failure, if it is not there).
+  nlohmann::json Retrieve(Watcher* w, const std::string& exp, const std::string& test);
+  std::string JournalOf(const std::string& exp, const std::string& test) const;
+  std::string MarkerOf(const std::string& exp, const std::string& test) const;
+
+  TempDir tmp_;
+  std::string home_;
+  std::string stderr_path_;
+  Roots roots_;
+  std::vector<pid_t> live_;
+};
 
 }  // namespace lumodb::testing
 

@@ -46,30 +46,15 @@ namespace {
 using nlohmann::json;
 using testing::BinPath;
 using testing::Child;
+using testing::CollectWarning;
 using testing::Clock;
 using testing::DescribeWait;
 using testing::Eventually;
-using testing::SpawnChild;
-using testing::WaitExit;
 using testing::ReadFile;
+using testing::SpawnChild;
+using testing::TakeWarnings;
 using testing::TempDir;
-
-// WatcherOptions.warn is a plain function pointer, so warnings go to a
-// process-wide list.
-std::mutex g_warn_mu;
-std::vector<std::string> g_warnings;
-
-void CollectWarning(const std::string& message) {
-  std::lock_guard<std::mutex> lock(g_warn_mu);
-  g_warnings.push_back(message);
-}
-
-std::vector<std::string> TakeWarnings() {
-  std::lock_guard<std::mutex> lock(g_warn_mu);
-  std::vector<std::string> out;
-  out.swap(g_warnings);
-  return out;
-}
+using testing::WaitExit;
 
 std::string Join(const std::vector<std::string>& lines) {
   std::string out;
@@ -99,57 +84,8 @@ std::vector<FrameInfo> ListFrames(const std::string& path) {
   return frames;
 }
 
-class CrashTest : public ::testing::Test {
+class CrashTest : public testing::ChildrenTest {
  protected:
-  void SetUp() override {
-    TakeWarnings();
-    home_ = tmp_ / "home";
-    std::filesystem::create_directories(home_);
-    roots_.home = home_ + "/.lumo";
-    roots_.info_root = home_ + "/.lumo/experiments";
-    roots_.blob_root = home_ + "/.lumo/blob";
-    roots_.cache_root = home_ + "/.cache/lumo";
-    stderr_path_ = tmp_ / "children.stderr";
-  }
-
-  void TearDown() override {
-    // Never leave a child behind, whatever failed.
-    for (pid_t pid : live_) {
-      ::kill(pid, SIGKILL);
-      WaitExit(pid);
-    }
-    if (HasFailure()) {
-      std::string err = ReadFile(stderr_path_);
-      if (!err.empty())
-        std::fprintf(stderr, "children's stderr:\n%s\n", err.c_str());
-    }
-  }
-
-  std::unique_ptr<Watcher> OpenWatcher(const std::string& db_name = "index") {
-    WatcherOptions options;
-    options.db_path = tmp_ / db_name;
-    options.warn = CollectWarning;
-    std::unique_ptr<Watcher> w;
-    Status s = Watcher::Open(roots_, options, &w);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return w;
-  }
-
-  // A built program run as a child (SpawnChild) with HOME and cwd in the
-  // temp folder and stderr in stderr_path_; TearDown kills what is left.
-  Child Spawn(const std::string& program, const std::vector<std::string>& args,
-              bool capture_stdout = false) {
-    Child child = SpawnChild(BinPath(program), args, home_, stderr_path_, capture_stdout);
-    if (child.pid > 0) live_.insert(child.pid);
-    return child;
-  }
-
-  int Wait(const Child& child) {
-    int status = WaitExit(child.pid);
-    live_.erase(child.pid);
-    return status;
-  }
-
   // The one run of exp_name in the index, as JSON (null if none or several).
   json OnlyRun(Watcher* w, const std::string& exp_name) {
     Query q;
@@ -159,21 +95,6 @@ class CrashTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.ToString();
     if (runs.size() != 1) return json();
     return json::parse(runs[0]);
-  }
-
-  json Retrieve(Watcher* w, const std::string& exp, const std::string& test) {
-    std::string text;
-    Status s = w->retrieve(test, exp, &text);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return s.ok() ? json::parse(text) : json();
-  }
-
-  std::string JournalOf(const std::string& exp, const std::string& test) const {
-    return JournalPath(RunInfoDir(roots_.info_root, exp, test));
-  }
-
-  std::string MarkerOf(const std::string& exp, const std::string& test) const {
-    return ActiveDir(roots_.info_root) + "/" + MarkerName(exp, test);
   }
 
   // Loads until the run of exp_name has recorded acc `count` times; for
@@ -189,11 +110,6 @@ class CrashTest : public ::testing::Test {
     });
   }
 
-  TempDir tmp_;
-  std::string home_;
-  std::string stderr_path_;
-  Roots roots_;
-  std::set<pid_t> live_;
 };
 
 // 1. Sixteen trainers write at once while the test loads in a loop: every
@@ -236,7 +152,7 @@ TEST_F(CrashTest, SixteenTrainersWhileWatcherLoads) {
       int status = 0;
       if (::waitpid(*it, &status, WNOHANG) == *it) {
         exit_status[*it] = status;
-        live_.erase(*it);
+        live_.erase(std::remove(live_.begin(), live_.end(), *it), live_.end());
         it = running.erase(it);
       } else {
         ++it;

@@ -34,73 +34,19 @@ namespace {
 using nlohmann::json;
 using testing::Child;
 using testing::Clock;
+using testing::CollectWarning;
 using testing::DescribeWait;
+using testing::TakeWarnings;
 
-std::mutex g_warn_mu;
-std::vector<std::string> g_warnings;
-
-void CollectWarning(const std::string& message) {
-  std::lock_guard<std::mutex> lock(g_warn_mu);
-  g_warnings.push_back(message);
-}
-
-std::vector<std::string> TakeWarnings() {
-  std::lock_guard<std::mutex> lock(g_warn_mu);
-  std::vector<std::string> out;
-  out.swap(g_warnings);
-  return out;
-}
-
-class MetricHistoryTest : public ::testing::Test {
+class MetricHistoryTest : public testing::ChildrenTest {
  protected:
-  void SetUp() override {
-    TakeWarnings();
-    home_ = tmp_ / "home";
-    std::filesystem::create_directories(home_);
-    roots_.home = home_ + "/.lumo";
-    roots_.info_root = home_ + "/.lumo/experiments";
-    roots_.blob_root = home_ + "/.lumo/blob";
-    roots_.cache_root = home_ + "/.cache/lumo";
-  }
-  void TearDown() override {
-    for (pid_t pid : live_) {
-      ::kill(pid, SIGKILL);
-      testing::WaitExit(pid);
-    }
-    if (HasFailure()) {
-      std::fprintf(stderr, "children's stderr:\n%s\n", testing::ReadFile(stderr_path()).c_str());
-    }
-  }
-
-  std::string stderr_path() const { return tmp_ / "children.stderr"; }
-
-  // series_logger EXP N [--hang], stdout captured; *test gets its test_name.
-  Child Logger(const std::string& exp, long n, std::string* test, bool hang = false) {
-    std::vector<std::string> args = {exp, std::to_string(n)};
-    if (hang) args.push_back("--hang");
-    Child c = testing::SpawnChild(testing::BinPath("series_logger"), args, home_, stderr_path(),
-                                  /*capture_stdout=*/true);
-    if (c.pid > 0) live_.push_back(c.pid);
+  // series_logger EXP N, stdout captured; *test gets its test_name.
+  Child Logger(const std::string& exp, long n, std::string* test) {
+    Child c = Spawn("series_logger", {exp, std::to_string(n)}, /*capture_stdout=*/true);
     std::string line;
     EXPECT_TRUE(c.out->WaitFor("test_name ", &line)) << "series_logger did not start";
     *test = line.substr(line.rfind(' ') + 1);
     return c;
-  }
-
-  int Wait(const Child& c) {
-    int status = testing::WaitExit(c.pid);
-    live_.erase(std::remove(live_.begin(), live_.end(), c.pid), live_.end());
-    return status;
-  }
-
-  std::unique_ptr<Watcher> OpenWatcher(const std::string& db) {
-    WatcherOptions options;
-    options.db_path = tmp_ / db;
-    options.warn = CollectWarning;
-    std::unique_ptr<Watcher> w;
-    Status s = Watcher::Open(roots_, options, &w);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return w;
   }
 
   // loss and acc of one run, in that order.
@@ -114,22 +60,6 @@ class MetricHistoryTest : public ::testing::Test {
     if (out.size() != 2) out.resize(2);
     return out;
   }
-
-  json Retrieve(Watcher* w, const std::string& exp, const std::string& test) {
-    std::string text;
-    Status s = w->retrieve(test, exp, &text);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return s.ok() ? json::parse(text) : json();
-  }
-
-  std::string JournalOf(const std::string& exp, const std::string& test) const {
-    return JournalPath(RunInfoDir(roots_.info_root, exp, test));
-  }
-
-  testing::TempDir tmp_;
-  std::string home_;
-  Roots roots_;
-  std::vector<pid_t> live_;
 };
 
 // loss holds exactly i = 0 .. n-1 (steps 10 i, SeriesValue(i)), acc i / total

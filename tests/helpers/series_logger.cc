@@ -5,7 +5,7 @@
 // and compares the index with what it reported; SeriesValue is the value
 // both sides compute.
 //
-//   series_logger EXP_NAME N [--hang]     --hang: after N values, wait to be killed
+//   series_logger EXP_NAME N
 //
 // stdout: "test_name <exp_name> <test_name>", then one i per line.
 #include <lumodb/lumodb.h>
@@ -18,28 +18,16 @@
 #include <thread>
 
 #include "series_value.h"
+#include "write_all.h"
 
-namespace {
-
-bool WriteAll(const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(1, text.data() + done, text.size() - done);
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-}  // namespace
+using lumodb::testing::WriteAll;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: series_logger EXP_NAME N [--hang]\n");
+    std::fprintf(stderr, "usage: series_logger EXP_NAME N\n");
     return 2;
   }
   const long n = std::atol(argv[2]);
-  const bool hang = argc > 3 && std::string(argv[3]) == "--hang";
   lumodb::Experiment exp(argv[1]);
   lumodb::Status s = exp.start();
   if (!s.ok()) {
@@ -61,6 +49,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "series_logger: %s\n", s.ToString().c_str());
     return 1;
   }
-  while (hang) std::this_thread::sleep_for(std::chrono::seconds(1));
   return exp.end(0).ok() ? 0 : 1;
 }

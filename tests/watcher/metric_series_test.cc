@@ -4,6 +4,7 @@
 // index in a temporary folder.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -15,7 +16,6 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <rocksdb/db.h>
 #include <random>
 #include <string>
 #include <vector>
@@ -33,25 +33,8 @@ void FailOnWarning(const std::string& message) {
   ADD_FAILURE() << "unexpected watcher warning: " << message;
 }
 
-class MetricSeriesTest : public ::testing::Test {
+class MetricSeriesTest : public testing::InProcessTest {
  protected:
-  void SetUp() override {
-    ::unsetenv("LUMO_EXP_TEST_NAME");
-    char buf[4096];
-    ASSERT_NE(::getcwd(buf, sizeof(buf)), nullptr);
-    old_cwd_ = buf;
-    // LastCmd writes run_<program>.sh into the working directory.
-    ASSERT_EQ(::chdir(dir_.path().c_str()), 0);
-    roots_.home = dir_ / "home";
-    roots_.info_root = dir_ / "info";
-    roots_.blob_root = dir_ / "blob";
-    roots_.cache_root = dir_ / "cache";
-  }
-  void TearDown() override {
-    ::unsetenv("LUMO_EXP_TEST_NAME");
-    EXPECT_EQ(::chdir(old_cwd_.c_str()), 0);
-  }
-
   std::unique_ptr<Experiment> Start(const std::string& exp_name) {
     auto e = std::make_unique<Experiment>(exp_name, roots_, ExperimentOptions{});
     Status s = e->start();
@@ -93,10 +76,6 @@ class MetricSeriesTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.ToString();
     return s.ok() ? json::parse(text) : json();
   }
-
-  testing::TempDir dir_;
-  Roots roots_;
-  std::string old_cwd_;
 };
 
 std::map<int64_t, double> AsMap(const MetricSeries& s) {
@@ -391,9 +370,8 @@ TEST_F(MetricSeriesTest, AnIndexFromBeforeMetricHistoryOpens) {
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(options), dir_ / "db", families, &handles,
-                                  &db)
-                    .ok());
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(options), dir_ / "db", families, &handles, &db).ok());
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }

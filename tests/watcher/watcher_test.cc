@@ -38,26 +38,8 @@ void FailOnWarning(const std::string& message) {
 // Test_names are unique within an exp_name only (lumo's NNN counts per
 // exp_name, XX is random), so runs of several exp_names are retrieved with
 // their exp_name unless the test is about test_name lookups.
-class WatcherTest : public ::testing::Test {
+class WatcherTest : public testing::InProcessTest {
  protected:
-  void SetUp() override {
-    ::unsetenv("LUMO_EXP_TEST_NAME");
-    ::unsetenv("LUMODB_DB");
-    // LastCmd writes run_<program>.sh into the working directory.
-    char buf[4096];
-    ASSERT_NE(::getcwd(buf, sizeof(buf)), nullptr);
-    old_cwd_ = buf;
-    ASSERT_EQ(::chdir(dir_.path().c_str()), 0);
-    roots_.home = dir_ / "home";
-    roots_.info_root = dir_ / "info";
-    roots_.blob_root = dir_ / "blob";
-    roots_.cache_root = dir_ / "cache";
-  }
-  void TearDown() override {
-    ::unsetenv("LUMO_EXP_TEST_NAME");
-    EXPECT_EQ(::chdir(old_cwd_.c_str()), 0);
-  }
-
   std::unique_ptr<Experiment> Run(const std::string& exp_name) {
     return std::make_unique<Experiment>(exp_name, roots_, ExperimentOptions{});
   }
@@ -81,9 +63,6 @@ class WatcherTest : public ::testing::Test {
     return s.ok() ? json::parse(text) : json();
   }
 
-  testing::TempDir dir_;
-  Roots roots_;
-  std::string old_cwd_;
 };
 
 // "exp/test" of each run, in order.
