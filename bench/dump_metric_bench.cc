@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -34,8 +35,14 @@ class TempDir {
   std::string path_;
 };
 
-// extras: 0 no extras, 1 {"best_epoch": k} as the example trainer passes.
-void BM_DumpMetric(benchmark::State& state) {
+// How a benchmark calls dump_metric.
+enum class Call { kPlain, kExtras, kStep };
+
+// dump_metric on a started run in temporary roots: kPlain as before metric
+// history had steps (the default step), kExtras with {"best_epoch": 7} as the
+// example trainer passes, kStep with an explicit step. Counts the journal's
+// bytes per logged value once the run has ended.
+void DumpMetricLoop(benchmark::State& state, Call call) {
   TempDir dir;
   if (dir.path().empty()) {
     state.SkipWithError("mkdtemp failed");
@@ -54,18 +61,39 @@ void BM_DumpMetric(benchmark::State& state) {
     state.SkipWithError(s.ToString().c_str());
     return;
   }
-  const bool with_extras = state.range(0) != 0;
+  const std::string journal = exp.info_dir() + "/journal";
+  const uintmax_t start_bytes = std::filesystem::file_size(journal);
   const std::string extras = R"({"best_epoch": 7})";
+  const std::string none;
   double value = 0;
+  int64_t step = 0;
   for (auto _ : state) {
     value += 1e-6;
-    benchmark::DoNotOptimize(exp.dump_metric(
-        "acc", value, lumodb::Cmp::Max, with_extras ? extras : std::string()));
+    switch (call) {
+      case Call::kPlain:
+        benchmark::DoNotOptimize(exp.dump_metric("acc", value, lumodb::Cmp::Max, none));
+        break;
+      case Call::kExtras:
+        benchmark::DoNotOptimize(exp.dump_metric("acc", value, lumodb::Cmp::Max, extras));
+        break;
+      case Call::kStep:
+        benchmark::DoNotOptimize(exp.dump_metric("acc", value, lumodb::Cmp::Max, none, step));
+        step += 2;
+        break;
+    }
   }
   s = exp.last_error();
   exp.end(0);
   if (!s.ok()) state.SkipWithError(s.ToString().c_str());
   state.SetItemsProcessed(state.iterations());
+  const uintmax_t bytes = std::filesystem::file_size(journal) - start_bytes;
+  state.counters["journal_bytes_per_value"] =
+      static_cast<double>(bytes) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
+}
+
+// extras: 0 no extras, 1 {"best_epoch": k} as the example trainer passes.
+void BM_DumpMetric(benchmark::State& state) {
+  DumpMetricLoop(state, state.range(0) != 0 ? Call::kExtras : Call::kPlain);
 }
 BENCHMARK(BM_DumpMetric)
     ->ArgName("extras")
@@ -74,6 +102,11 @@ BENCHMARK(BM_DumpMetric)
     ->Repetitions(9)
     ->DisplayAggregatesOnly(true)
     ->UseRealTime();
+
+// dump_metric with an explicit step (every second step), the call metric
+// history adds; baseline: BM_DumpMetric/extras:0 in the same run.
+void BM_DumpMetricStep(benchmark::State& state) { DumpMetricLoop(state, Call::kStep); }
+BENCHMARK(BM_DumpMetricStep)->Repetitions(9)->DisplayAggregatesOnly(true)->UseRealTime();
 
 bool RewriteFile(const std::string& path, const char* data, size_t size) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

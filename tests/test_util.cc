@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -157,6 +158,41 @@ std::vector<std::string> Lines(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+namespace {
+std::mutex g_warn_mu;
+std::vector<std::string> g_warnings;
+}  // namespace
+
+void CollectWarning(const std::string& message) {
+  std::lock_guard<std::mutex> lock(g_warn_mu);
+  g_warnings.push_back(message);
+}
+
+std::vector<std::string> TakeWarnings() {
+  std::lock_guard<std::mutex> lock(g_warn_mu);
+  std::vector<std::string> out;
+  out.swap(g_warnings);
+  return out;
+}
+
+void InProcessTest::SetUp() {
+  ::unsetenv("LUMO_EXP_TEST_NAME");
+  ::unsetenv("LUMODB_DB");
+  char buf[4096];
+  ASSERT_NE(::getcwd(buf, sizeof(buf)), nullptr);
+  old_cwd_ = buf;
+  ASSERT_EQ(::chdir(dir_.path().c_str()), 0);
+  roots_.home = dir_ / "home";
+  roots_.info_root = dir_ / "info";
+  roots_.blob_root = dir_ / "blob";
+  roots_.cache_root = dir_ / "cache";
+}
+
+void InProcessTest::TearDown() {
+  ::unsetenv("LUMO_EXP_TEST_NAME");
+  EXPECT_EQ(::chdir(old_cwd_.c_str()), 0);
 }
 
 void ProgramTest::SetUp() {

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "lumodb/options.h"
+
 namespace lumodb::testing {
 
 // A fresh empty folder under $TMPDIR (or /tmp), removed by the destructor.
@@ -61,6 +63,27 @@ Result RunProgramOnTerminal(const std::string& program, const std::vector<std::s
 
 // The lines of text, without their newlines.
 std::vector<std::string> Lines(const std::string& text);
+
+// Watcher warnings of this process, for WatcherOptions::warn (a plain
+// function pointer): CollectWarning adds one, TakeWarnings empties the list.
+void CollectWarning(const std::string& message);
+std::vector<std::string> TakeWarnings();
+
+// A test that records runs in this process: a fresh folder dir_ is the
+// working directory (LastCmd writes run_<program>.sh there) and holds the
+// roots_ (home, info, blob, cache); LUMO_EXP_TEST_NAME and LUMODB_DB are
+// unset.
+class InProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  TempDir dir_;
+  Roots roots_;
+
+ private:
+  std::string old_cwd_;
+};
 
 // A test that runs programs: a fresh folder dir_ holding home/ (their
 // HOME) and work/ (their working folder), both made by SetUp.

@@ -34,6 +34,7 @@
 #include "journal/reader.h"
 #include "journal/writer.h"
 #include "journal_generated.h"
+#include "child_process.h"
 #include "lumodb/lumodb.h"
 #include "test_util.h"
 
@@ -42,133 +43,23 @@ extern char** environ;
 namespace lumodb {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 using testing::BinPath;
+using testing::Child;
+using testing::CollectWarning;
+using testing::Clock;
+using testing::DescribeWait;
+using testing::Eventually;
 using testing::ReadFile;
+using testing::SpawnChild;
+using testing::TakeWarnings;
 using testing::TempDir;
-
-// WatcherOptions.warn is a plain function pointer, so warnings go to a
-// process-wide list.
-std::mutex g_warn_mu;
-std::vector<std::string> g_warnings;
-
-void CollectWarning(const std::string& message) {
-  std::lock_guard<std::mutex> lock(g_warn_mu);
-  g_warnings.push_back(message);
-}
-
-std::vector<std::string> TakeWarnings() {
-  std::lock_guard<std::mutex> lock(g_warn_mu);
-  std::vector<std::string> out;
-  out.swap(g_warnings);
-  return out;
-}
+using testing::WaitExit;
 
 std::string Join(const std::vector<std::string>& lines) {
   std::string out;
   for (const auto& l : lines) out += "  " + l + "\n";
   return out;
-}
-
-// Lines a child writes to its stdout, each with the time the test read it.
-// Read late means stamped late, which only ever makes the SIGKILL check
-// more lenient, never stricter.
-class LineReader {
- public:
-  explicit LineReader(int fd) : fd_(fd), thread_([this] { Loop(); }) {}
-  ~LineReader() {
-    if (thread_.joinable()) thread_.join();
-    ::close(fd_);
-  }
-  // Waits for EOF (the child and every copy of the pipe's write end gone).
-  void Join() {
-    if (thread_.joinable()) thread_.join();
-  }
-  std::vector<std::pair<Clock::time_point, std::string>> Lines() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-  // The first line starting with prefix, waiting up to timeout for it.
-  bool WaitFor(const std::string& prefix, std::string* line,
-               std::chrono::seconds timeout = std::chrono::seconds(60)) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (const auto& [t, l] : lines_) {
-          if (l.rfind(prefix, 0) == 0) {
-            *line = l;
-            return true;
-          }
-        }
-        if (eof_) return false;
-      }
-      if (Clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-  }
-
- private:
-  void Loop() {
-    std::string partial;
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(fd_, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      auto now = Clock::now();
-      partial.append(buf, static_cast<size_t>(n));
-      size_t nl;
-      std::lock_guard<std::mutex> lock(mu_);
-      while ((nl = partial.find('\n')) != std::string::npos) {
-        lines_.emplace_back(now, partial.substr(0, nl));
-        partial.erase(0, nl + 1);
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    eof_ = true;
-  }
-
-  int fd_;
-  mutable std::mutex mu_;
-  std::vector<std::pair<Clock::time_point, std::string>> lines_;
-  bool eof_ = false;
-  std::thread thread_;
-};
-
-struct Child {
-  pid_t pid = -1;
-  std::unique_ptr<LineReader> out;  // set when stdout was captured
-};
-
-// waitpid that survives EINTR; the raw wait status.
-int WaitExit(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return status;
-}
-
-std::string DescribeWait(int status) {
-  if (WIFEXITED(status))
-    return "exited with " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return std::string("killed by ") + strsignal(WTERMSIG(status));
-  return "wait status " + std::to_string(status);
-}
-
-// Polls cond until it holds or a generous safety bound passes. The bound only
-// keeps a broken engine from hanging the suite; nothing asserts on timing.
-bool Eventually(const std::function<bool()>& cond,
-                std::chrono::seconds bound = std::chrono::seconds(60)) {
-  auto deadline = Clock::now() + bound;
-  while (!cond()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 struct FrameInfo {
@@ -193,114 +84,8 @@ std::vector<FrameInfo> ListFrames(const std::string& path) {
   return frames;
 }
 
-class CrashTest : public ::testing::Test {
+class CrashTest : public testing::ChildrenTest {
  protected:
-  void SetUp() override {
-    TakeWarnings();
-    home_ = tmp_ / "home";
-    std::filesystem::create_directories(home_);
-    roots_.home = home_ + "/.lumo";
-    roots_.info_root = home_ + "/.lumo/experiments";
-    roots_.blob_root = home_ + "/.lumo/blob";
-    roots_.cache_root = home_ + "/.cache/lumo";
-    stderr_path_ = tmp_ / "children.stderr";
-  }
-
-  void TearDown() override {
-    // Never leave a child behind, whatever failed.
-    for (pid_t pid : live_) {
-      ::kill(pid, SIGKILL);
-      WaitExit(pid);
-    }
-    if (HasFailure()) {
-      std::string err = ReadFile(stderr_path_);
-      if (!err.empty())
-        std::fprintf(stderr, "children's stderr:\n%s\n", err.c_str());
-    }
-  }
-
-  std::unique_ptr<Watcher> OpenWatcher(const std::string& db_name = "index") {
-    WatcherOptions options;
-    options.writer_wait_ms = 500;  // tests never wait long for another writer
-    options.db_path = tmp_ / db_name;
-    options.warn = CollectWarning;
-    std::unique_ptr<Watcher> w;
-    Status s = Watcher::Open(roots_, options, &w);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return w;
-  }
-
-  // fork + exec of a built program with HOME and cwd in the temp folder;
-  // stderr (and stdout unless captured) appended to one file. The child starts
-  // with default dispositions for the signals the engine handles, an empty
-  // signal mask and no core dumps, whatever the test runner left it.
-  Child Spawn(const std::string& program, const std::vector<std::string>& args,
-              bool capture_stdout = false) {
-    Child child;
-    const std::string path = BinPath(program);
-    std::vector<std::string> arg_strings = {path};
-    arg_strings.insert(arg_strings.end(), args.begin(), args.end());
-    std::vector<std::string> env_strings = {"HOME=" + home_};
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string kv = *e;
-      if (kv.rfind("HOME=", 0) == 0 ||
-          kv.rfind("LUMO_EXP_TEST_NAME=", 0) == 0 ||
-          kv.rfind("LUMODB_DB=", 0) == 0) {
-        continue;
-      }
-      env_strings.push_back(kv);
-    }
-    std::vector<char*> argv, envp;
-    for (auto& a : arg_strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    int err_fd = ::open(stderr_path_.c_str(),
-                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    EXPECT_GE(err_fd, 0);
-    int pipe_fds[2] = {-1, -1};
-    if (capture_stdout) {
-      EXPECT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
-    }
-
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      // Only async-signal-safe calls from here to execve.
-      struct sigaction dfl;
-      memset(&dfl, 0, sizeof(dfl));
-      dfl.sa_handler = SIG_DFL;
-      for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGABRT, SIGXFSZ}) {
-        ::sigaction(sig, &dfl, nullptr);
-      }
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      struct rlimit no_core = {0, 0};
-      ::setrlimit(RLIMIT_CORE, &no_core);
-      if (::chdir(home_.c_str()) != 0) ::_exit(126);
-      ::dup2(capture_stdout ? pipe_fds[1] : err_fd, 1);
-      ::dup2(err_fd, 2);
-      ::execve(path.c_str(), argv.data(), envp.data());
-      ::_exit(127);
-    }
-    EXPECT_GT(pid, 0) << "fork: " << strerror(errno);
-    ::close(err_fd);
-    if (capture_stdout) {
-      ::close(pipe_fds[1]);
-      child.out = std::make_unique<LineReader>(pipe_fds[0]);
-    }
-    child.pid = pid;
-    live_.insert(pid);
-    return child;
-  }
-
-  int Wait(const Child& child) {
-    int status = WaitExit(child.pid);
-    live_.erase(child.pid);
-    return status;
-  }
-
   // The one run of exp_name in the index, as JSON (null if none or several).
   json OnlyRun(Watcher* w, const std::string& exp_name) {
     Query q;
@@ -310,21 +95,6 @@ class CrashTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.ToString();
     if (runs.size() != 1) return json();
     return json::parse(runs[0]);
-  }
-
-  json Retrieve(Watcher* w, const std::string& exp, const std::string& test) {
-    std::string text;
-    Status s = w->retrieve(test, exp, &text);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return s.ok() ? json::parse(text) : json();
-  }
-
-  std::string JournalOf(const std::string& exp, const std::string& test) const {
-    return JournalPath(RunInfoDir(roots_.info_root, exp, test));
-  }
-
-  std::string MarkerOf(const std::string& exp, const std::string& test) const {
-    return ActiveDir(roots_.info_root) + "/" + MarkerName(exp, test);
   }
 
   // Loads until the run of exp_name has recorded acc `count` times; for
@@ -340,11 +110,6 @@ class CrashTest : public ::testing::Test {
     });
   }
 
-  TempDir tmp_;
-  std::string home_;
-  std::string stderr_path_;
-  Roots roots_;
-  std::set<pid_t> live_;
 };
 
 // 1. Sixteen trainers write at once while the test loads in a loop: every
@@ -387,7 +152,7 @@ TEST_F(CrashTest, SixteenTrainersWhileWatcherLoads) {
       int status = 0;
       if (::waitpid(*it, &status, WNOHANG) == *it) {
         exit_status[*it] = status;
-        live_.erase(*it);
+        live_.erase(std::remove(live_.begin(), live_.end(), *it), live_.end());
         it = running.erase(it);
       } else {
         ++it;

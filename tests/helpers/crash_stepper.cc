@@ -12,19 +12,9 @@
 #include <string>
 #include <thread>
 
-namespace {
+#include "write_all.h"
 
-bool WriteAll(const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(1, text.data() + done, text.size() - done);
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-}  // namespace
+using lumodb::testing::WriteAll;
 
 int main(int argc, char** argv) {
   const std::string exp_name = argc > 1 ? argv[1] : "crash.step";

@@ -129,6 +129,10 @@ Status BuildRunJson(Index* index, const std::string& exp, const std::string& tes
   ForEachMetric(index, exp, test, [&](const std::string& name, const fbs::MetricRecord& m) {
     values[name] = {m.best(), m.best_extras() != nullptr ? m.best_extras()->str() : ""};
     detail[name] = {{"cmp", CmpName(m.cmp())}, {"last", m.last()}, {"count", m.count()}};
+    // Before metric history a value's step was its count: the last is count - 1.
+    if (m.last_step().has_value() || m.count() > 0) {
+      detail[name]["last_step"] = m.last_step().value_or(m.count() - 1);
+    }
   });
   nlohmann::json metrics = MergeMetrics(values);
   j["metrics"] = metrics;

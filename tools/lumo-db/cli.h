@@ -65,6 +65,7 @@ std::string LoadStatsText(const LoadStats& stats, const std::string& db_path);
 // The commands, one file each (cmd_<name>.cc), in the order of --help.
 Command AddQuery(CLI::App& app, const Common& common);
 Command AddShow(CLI::App& app, const Common& common);
+Command AddMetrics(CLI::App& app, const Common& common);
 Command AddDump(CLI::App& app, const Common& common);
 Command AddLoad(CLI::App& app, const Common& common);
 Command AddReindex(CLI::App& app, const Common& common);

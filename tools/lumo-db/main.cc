@@ -30,10 +30,10 @@ int main(int argc, char** argv) {
   AddCommonOptions(&app, &common);
 
   const std::vector<Command> commands = {
-      AddQuery(app, common),   AddShow(app, common),    AddDump(app, common),
-      AddLoad(app, common),    AddReindex(app, common), AddImport(app, common),
-      AddArchive(app, common), AddDiff(app, common),    AddRerun(app, common),
-      AddLineage(app, common),
+      AddQuery(app, common),   AddShow(app, common),    AddMetrics(app, common),
+      AddDump(app, common),    AddLoad(app, common),    AddReindex(app, common),
+      AddImport(app, common),  AddArchive(app, common), AddDiff(app, common),
+      AddRerun(app, common),   AddLineage(app, common),
   };
   for (const Command& c : commands) {
     c.app->footer(

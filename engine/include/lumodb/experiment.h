@@ -4,6 +4,7 @@
 //   exp.start();
 //   exp.dump_info("params", R"({"lr": 0.1})");
 //   double best = exp.dump_metric("acc", 0.91, lumodb::Cmp::Max);
+//   exp.dump_metric("loss", 0.3, lumodb::Cmp::Min, "", /*step=*/1200);
 //   exp.end(0);
 //
 // Lifecycle: created -> started -> ended. A call out of order returns an
@@ -13,6 +14,7 @@
 #ifndef LUMODB_EXPERIMENT_H_
 #define LUMODB_EXPERIMENT_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +28,10 @@ namespace lumodb {
 class ExpHook;
 
 enum class Cmp { None = 0, Max = 1, Min = 2 };
+
+// The step of a value logged without one: the count of values logged for
+// its key before it (0, 1, 2, ...).
+inline constexpr int64_t kAutoStep = INT64_MIN;
 
 class Experiment {
  public:
@@ -66,11 +72,16 @@ class Experiment {
   // returns it. extras (a JSON object, may be empty) are kept beside the
   // best value, replaced only when the value improves. On error (not started,
   // bad extras) the value passed is returned and last_error() says why.
+  //
+  // Every value is also kept in the metric's history with its step and the
+  // wall-clock time (Watcher::metric_series reads it). step kAutoStep: the
+  // count of values logged for key so far. Steps need not grow; the history
+  // keeps one value per step (the later one) in step order.
   double dump_metric(const std::string& key, double value, Cmp cmp = Cmp::None,
-                     const std::string& extras = "");
-  // dump_metric for each entry; returns the best values.
-  std::map<std::string, double> dump_metrics(
-      const std::map<std::string, double>& values, Cmp cmp = Cmp::None);
+                     const std::string& extras = "", int64_t step = kAutoStep);
+  // dump_metric for each entry, all at step; returns the best values.
+  std::map<std::string, double> dump_metrics(const std::map<std::string, double>& values,
+                                             Cmp cmp = Cmp::None, int64_t step = kAutoStep);
   // ratio in [0, 1]; calls the hooks' on_progress.
   Status dump_progress(double ratio);
 

@@ -9,6 +9,7 @@
 #include "lumodb/names.h"
 #include "lumodb/options.h"
 #include "lumodb/rerun.h"
+#include "lumodb/series.h"
 #include "lumodb/status.h"
 #include "lumodb/version.h"
 #include "lumodb/watcher.h"

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "lumodb/options.h"
+#include "lumodb/series.h"
 #include "lumodb/status.h"
 
 namespace lumodb {
@@ -207,6 +208,16 @@ class Watcher {
   // progress, when set, is called with (runs written, runs selected).
   virtual Status export_lumo(const Query& selection, const std::string& out_dir,
                              size_t* exported, const Progress& progress = {}) = 0;
+
+  // The history of metrics of runs (dump_metric's every value): one
+  // MetricSeries per run and key, runs in request order, keys in request
+  // order (or byte order when none are given). The one read the CLI
+  // (`lumo-db metrics`), the dashboard and the Python package share.
+  // NotFound names a run or key that is not in the index; kAmbiguous a
+  // test_name of several exp_names. A key recorded only before metric
+  // history existed has an empty series.
+  virtual Status metric_series(const SeriesRequest& request,
+                               std::vector<MetricSeries>* out) = 0;
 
   // The state of the index this Watcher reads: it changes whenever
   // anything was written (or the index was rebuilt). A long-lived reader

@@ -314,7 +314,7 @@ Status Experiment::Impl::DumpTags(const std::vector<std::string>& tags) {
 }
 
 double Experiment::Impl::DumpMetric(const std::string& key, double value,
-                                    Cmp cmp, const std::string& extras) {
+                                    Cmp cmp, const std::string& extras, int64_t step) {
   Status s = CheckStarted("dump_metric()");
   if (s.ok() && key.empty()) s = Status::InvalidArgument("dump_metric(): key is empty");
   if (s.ok() && std::isnan(value) && cmp != Cmp::None) {
@@ -332,7 +332,7 @@ double Experiment::Impl::DumpMetric(const std::string& key, double value,
     last_error_ = s;
     return value;
   }
-  return writer_->Metric(key, value, cmp, extras);
+  return writer_->Metric(key, value, cmp, extras, step);
 }
 
 Status Experiment::Impl::DumpProgress(double ratio) {
@@ -445,7 +445,10 @@ std::string Experiment::Impl::Properties() const {
           for (auto& [k, v] : extras.items()) metrics[k] = v;
         }
       }
-      detail[key] = {{"cmp", CmpName(m.cmp)}, {"last", m.last}, {"count", m.count}};
+      detail[key] = {{"cmp", CmpName(m.cmp)},
+                     {"last", m.last},
+                     {"count", m.count},
+                     {"last_step", m.last_step}};
     }
     props["metrics"] = metrics;
     props["metrics_detail"] = detail;
@@ -519,14 +522,14 @@ Status Experiment::dump_tags(const std::vector<std::string>& tags) {
   return impl_->DumpTags(tags);
 }
 double Experiment::dump_metric(const std::string& key, double value, Cmp cmp,
-                               const std::string& extras) {
-  return impl_->DumpMetric(key, value, cmp, extras);
+                               const std::string& extras, int64_t step) {
+  return impl_->DumpMetric(key, value, cmp, extras, step);
 }
 std::map<std::string, double> Experiment::dump_metrics(
-    const std::map<std::string, double>& values, Cmp cmp) {
+    const std::map<std::string, double>& values, Cmp cmp, int64_t step) {
   std::map<std::string, double> best;
   for (const auto& [key, value] : values) {
-    best[key] = impl_->DumpMetric(key, value, cmp, "");
+    best[key] = impl_->DumpMetric(key, value, cmp, "", step);
   }
   return best;
 }

@@ -30,7 +30,7 @@ class Experiment::Impl {
   Status DumpNote(const std::string& text);
   Status DumpTags(const std::vector<std::string>& tags);
   double DumpMetric(const std::string& key, double value, Cmp cmp,
-                    const std::string& extras);
+                    const std::string& extras, int64_t step);
   Status DumpProgress(double ratio);
   Status DumpException(const std::string& type, const std::string& content);
   Status End(int code);

@@ -1,6 +1,7 @@
-// RunWriter: the store side of one run. Buffers encoded journal frames and
-// metric states in memory, and a background thread writes them to the
-// journal within flush_interval_ms and keeps the marker's heartbeat fresh.
+// RunWriter: the store side of one run. Buffers encoded journal frames,
+// metric states and every logged metric value in memory, and a background
+// thread writes them to the journal within flush_interval_ms and keeps the
+// marker's heartbeat fresh.
 #ifndef LUMODB_RUN_WRITER_H_
 #define LUMODB_RUN_WRITER_H_
 
@@ -13,6 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include <flatbuffers/flatbuffers.h>
+
+#include "experiment/metric_log_buffer.h"
 #include "lumodb/experiment.h"
 #include "lumodb/options.h"
 #include "lumodb/status.h"
@@ -27,7 +31,10 @@ struct MetricState {
   std::string best_extras;
   double last = 0;
   int64_t count = 0;
+  int64_t last_step = 0;
   bool dirty = false;
+  // Values logged since the last flush, in call order (the MetricLog).
+  LogChunks log;
 };
 
 class RunWriter {
@@ -41,14 +48,17 @@ class RunWriter {
   // Queues one encoded RunEvent payload as the next journal frame.
   void AppendPayload(const uint8_t* data, size_t size);
 
-  // dump_metric: updates the state and returns the best value. The journal
-  // gets the latest state of each changed metric at the next flush.
+  // dump_metric: updates the state, logs (step, now, value) and returns the
+  // best value. step kAutoStep: the key's count of values so far. The
+  // journal gets every logged value and the latest state of each changed
+  // metric at the next flush.
   double Metric(const std::string& key, double value, Cmp cmp,
-                const std::string& extras);
+                const std::string& extras, int64_t step);
   // Queues the state of every metric changed since the last flush now, so
   // the frames appended next (the End record) come after it.
   void AppendPendingMetrics();
-  // A copy of every metric's state (for properties()).
+  // A copy of every metric's state without its logged values (for
+  // properties()).
   std::unordered_map<std::string, MetricState> Metrics() const;
 
   // Writes what is pending; durable also fsyncs. Records that could not be
@@ -68,7 +78,15 @@ class RunWriter {
  private:
   RunWriter(std::string journal_path, std::string marker_path,
             ExperimentOptions options, std::unique_ptr<JournalWriter> journal);
-  void EncodeDirtyMetricsLocked();
+  // Moves the dirty keys' logged values into *logs and reserves the seq
+  // numbers of the MetricLog frames they make (returns the first).
+  uint64_t TakeLogsLocked(std::vector<TakenLog>* logs);
+  // Gives the encoded logs' chunks back to the pool.
+  void ReturnLogs(std::vector<TakenLog>* logs);
+  // Encodes the Metric frame of each dirty key into *out.
+  void EncodeDirtyMetricsLocked(std::string* out);
+  // Everything dirty, in frame order, into pending_ (at the end of a run).
+  void EncodeAllDirtyLocked();
   void Loop();
   void TouchMarker();
 
@@ -76,11 +94,12 @@ class RunWriter {
   const std::string marker_path_;
   const ExperimentOptions options_;
 
-  // Guards pending_, metrics_, dirty_, next_seq_, error_, stop_.
+  // Guards pending_, metrics_, chunks_, dirty_, next_seq_, error_, stop_.
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string pending_;
   std::unordered_map<std::string, MetricState> metrics_;
+  ChunkPool chunks_;
   std::vector<std::string> dirty_;
   uint64_t next_seq_ = 1;
   Status error_;
@@ -90,6 +109,8 @@ class RunWriter {
   // reorder frames. Lock order: io_mu_ before mu_.
   std::mutex io_mu_;
   std::unique_ptr<JournalWriter> journal_;
+  std::string flush_buffer_;  // the frames of one flush
+  flatbuffers::FlatBufferBuilder flush_fbb_{1 << 16};
   int64_t last_touch_us_ = 0;
   std::thread thread_;
 };

@@ -20,8 +20,9 @@ namespace lumodb {
 
 namespace {
 
-const char* const kCfNames[kNumCf] = {"experiments", "info",    "text",   "metrics",
-                                      "reruns",      "by_test", "fields", "meta"};
+const char* const kCfNames[kNumCf] = {"experiments", "info",    "text",
+                                     "metrics",     "reruns",  "by_test",
+                                     "fields",      "meta",    "metric_log"};
 
 rocksdb::Options BaseOptions() {
   rocksdb::Options options;
@@ -198,7 +199,7 @@ Status Index::OpenSnapshot(const std::string& path, std::unique_ptr<Index>* out)
         s.message().rfind("no index at", 0) == 0) {
       return s;  // there is no index at all
     }
-    if (!Transient(s)) return s;
+    if (!Transient(s) || index->lacks_family_) return s;
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 << std::min(attempt, 5), 25)));
   }
   return s;
@@ -227,6 +228,11 @@ Status Index::OpenView() {
       rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, Descriptors(), &handles_, &db);
   if (!rs.ok()) {
     handles_.clear();
+    if (rs.IsInvalidArgument() && rs.ToString().find("Column family not found") != std::string::npos) {
+      // An index made before a family was added: the writer adds it.
+      lacks_family_ = true;
+      return Status::NotFound("index " + path_ + " lacks a column family: " + rs.ToString());
+    }
     return FromRocks(rs, "open index " + path_ + " read-only");
   }
   db_.reset(db);

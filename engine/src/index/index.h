@@ -19,14 +19,15 @@
 namespace lumodb {
 
 enum Cf {
-  kRuns = 0,  // "experiments": exp \0 test -> RunRecord
-  kInfo,      // exp \0 test \0 key -> compact JSON
-  kText,      // exp \0 test \0 key -> text
-  kMetrics,   // exp \0 test \0 metric -> MetricRecord
-  kReruns,    // test \0 "from"|"to" \0 other_test -> other's exp_name
-  kByTest,    // test \0 exp -> ""
-  kFields,    // field \0 typed value \0 exp \0 test -> ""
-  kMeta,      // "format" -> "1", ...
+  kRuns = 0,   // "experiments": exp \0 test -> RunRecord
+  kInfo,       // exp \0 test \0 key -> compact JSON
+  kText,       // exp \0 test \0 key -> text
+  kMetrics,    // exp \0 test \0 metric -> MetricRecord
+  kReruns,     // test \0 "from"|"to" \0 other_test -> other's exp_name
+  kByTest,     // test \0 exp -> ""
+  kFields,     // field \0 typed value \0 exp \0 test -> ""
+  kMeta,       // "format" -> "1", ...
+  kMetricLog,  // exp \0 test \0 metric \0 'b'|'s' step -> block | summary
   kNumCf,
 };
 
@@ -104,6 +105,7 @@ class Index {
   std::string generation_;
   bool read_only_ = false;
   std::string opened_sequence_;  // a view: SEQUENCE when it was opened
+  bool lacks_family_ = false;     // a view of an index older than a family
   // The writer: its SEQUENCE file and what it last wrote there.
   int sequence_fd_ = -1;
   uint64_t published_sequence_ = 0;

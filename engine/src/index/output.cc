@@ -59,6 +59,8 @@ std::string EscapeForTable(const std::string& s) {
   return out;
 }
 
+}  // namespace
+
 // A float as a person reads it in a table: integer-valued floats without a
 // fraction (1.0 -> "1"), others with at most 6 significant digits, as
 // pandas displays them (0.9906442466474564 -> "0.990644", 1e-05 -> "1e-05").
@@ -72,6 +74,8 @@ std::string ShortFloat(double d) {
   }
   return buf;
 }
+
+namespace {
 
 // Compact JSON text with every float shortened as ShortFloat does.
 void AppendShortJson(const json& v, std::string* out) {
@@ -140,6 +144,8 @@ void WriteTableLine(std::string* out, const std::vector<Cell>& cells,
   out->push_back('\n');
 }
 
+}  // namespace
+
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -150,6 +156,8 @@ std::string CsvField(const std::string& s) {
   out.push_back('"');
   return out;
 }
+
+namespace {
 
 // A value as one cell of text (JsonCellText's rules): strings raw, numbers
 // in their shortest round-trip form, null and absent as "", lists and

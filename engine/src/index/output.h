@@ -63,6 +63,12 @@ const std::vector<std::string>& DefaultColumns();
 void WriteRuns(std::ostream& out, const std::vector<nlohmann::json>& runs,
                const std::vector<std::string>& columns, OutputFormat format);
 
+// A float as the table shows it: integer-valued without a fraction, else at
+// most 6 significant digits.
+std::string ShortFloat(double d);
+// s as one RFC 4180 field (quoted when it holds a comma, quote or newline).
+std::string CsvField(const std::string& s);
+
 }  // namespace lumodb
 
 #endif  // LUMODB_SRC_OUTPUT_H_

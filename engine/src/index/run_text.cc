@@ -492,6 +492,10 @@ void RunText::AppendMetricsDetail(const RunView& view, std::string* out) {
     d.String("cmp", CmpName(r->cmp()));
     d.Int("count", r->count());
     d.Double("last", r->last());
+    // Runs recorded before metric history: a value's step was its count.
+    if (r->last_step().has_value() || r->count() > 0) {
+      d.Int("last_step", r->last_step().value_or(r->count() - 1));
+    }
     d.Close();
   }
   m.Close();

@@ -450,6 +450,9 @@ Status ReadLumoRun(const LumoRunRef& run, const std::string& cache_root,
           m.best = m.last = value.is_boolean() ? (value.get<bool>() ? 1.0 : 0.0)
                                                : value.get<double>();
           m.update_us = rec->last_update_us;
+          // lumo keeps one value per metric: its history is that value.
+          m.last_step = 0;
+          changes->series[key] = {SeriesPoint{0, rec->last_update_us, m.best}};
         } else {
           other[key] = value;
         }

@@ -121,8 +121,9 @@ Status LumoSync::Commit(PreparedRun* p, ImportReport* report, rocksdb::WriteBatc
     if (report != nullptr) report->unchanged++;
     return Status::OK();
   }
-  WriteRun(index_, roots_.timezone, p->rec, p->changes, p->existed ? &p->old_status : nullptr,
-           p->had_start, batch);
+  Status s = WriteRun(index_, roots_.timezone, p->rec, p->changes,
+                      p->existed ? &p->old_status : nullptr, p->had_start, batch);
+  if (!s.ok()) return s;
   if (report != nullptr) {
     (p->existed ? report->updated : report->imported)++;
     if (p->partial) report->partial++;

@@ -8,6 +8,7 @@
 
 #include "experiment/process_info.h"
 #include "index/metrics_json.h"
+#include "index/series_store.h"
 #include "index_generated.h"
 #include "journal/markers.h"
 #include "journal_generated.h"
@@ -31,7 +32,9 @@ using RunStatus = fbs::Status;
 
 using Pending = RunChanges;
 
-void ApplyEvent(const fbs::RunEvent& ev, RunRecordT* rec, Pending* pending) {
+// *problem: why part of the event could not be applied, for the reporter.
+void ApplyEvent(const fbs::RunEvent& ev, RunRecordT* rec, Pending* pending,
+                std::string* problem) {
   int64_t t = ev.time_us();
   rec->last_update_us = t;
   if (rec->status == RunStatus::Killed) rec->status = RunStatus::Running;
@@ -76,7 +79,19 @@ void ApplyEvent(const fbs::RunEvent& ev, RunRecordT* rec, Pending* pending) {
       out.best_extras = m->best_extras() ? m->best_extras()->str() : "";
       out.last = m->last();
       out.count = m->count();
+      out.last_step = m->last_step();
       out.update_us = t;
+      break;
+    }
+    case fbs::Event::MetricLog: {
+      const auto* metrics = ev.event_as_MetricLog()->metrics();
+      if (metrics == nullptr) break;
+      for (const fbs::MetricPoints* points : *metrics) {
+        if (points->key() == nullptr) continue;
+        if (!DecodeMetricPoints(*points, &pending->series[points->key()->str()])) {
+          *problem = "metric log of '" + points->key()->str() + "' does not decode";
+        }
+      }
       break;
     }
     case fbs::Event::Progress:
@@ -168,12 +183,15 @@ bool RunNeedsLoad(Index* index, const RunLoadContext& ctx) {
                        rec->last_update_us(), ctx);
 }
 
-void WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& rec,
-              const RunChanges& pending, const fbs::Status* previous_status,
-              bool had_start, rocksdb::WriteBatch* batch) {
+Status WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& rec,
+                const RunChanges& pending, const fbs::Status* previous_status,
+                bool had_start, rocksdb::WriteBatch* batch) {
   const std::string& exp = rec.exp_name;
   const std::string& test = rec.test_name;
   const bool existed = previous_status != nullptr;
+  // First: it reads the stored history and may fail.
+  Status s = WriteSeries(index, exp, test, pending.series, existed, batch);
+  if (!s.ok()) return s;
   const RunStatus old_status = existed ? *previous_status : RunStatus::Running;
   const std::string run_key = RunKey(exp, test);
   // Secondary index: status, start time, params leaves, metric best values.
@@ -272,6 +290,7 @@ void WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& 
   batch->Put(index->cf(kRuns), run_key,
              rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
                             fbb.GetSize()));
+  return Status::OK();
 }
 
 Status LoadRun(Index* index, const RunLoadContext& ctx,
@@ -331,7 +350,12 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
       if (stats != nullptr) stats->corrupt_records++;
       return Status::OK();
     }
-    ApplyEvent(*fbs::GetRunEvent(bytes), &rec, &pending);
+    std::string problem;
+    ApplyEvent(*fbs::GetRunEvent(bytes), &rec, &pending, &problem);
+    if (!problem.empty()) {
+      if (reporter != nullptr) reporter->Corruption(path, offset, payload.size(), problem);
+      if (stats != nullptr) stats->corrupt_records++;
+    }
     rec.applied_seq = static_cast<int64_t>(seq);
     if (stats != nullptr) stats->records_applied++;
     changed = true;
@@ -392,9 +416,8 @@ Status LoadRun(Index* index, const RunLoadContext& ctx,
   rec.test_name = test;
   rec.journal_path = path;
   if (rec.source.empty()) rec.source = "journal";
-  WriteRun(index, ctx.timezone, rec, pending, existed ? &old_status : nullptr,
-           had_start, batch);
-  return Status::OK();
+  return WriteRun(index, ctx.timezone, rec, pending, existed ? &old_status : nullptr, had_start,
+                  batch);
 }
 
 }  // namespace lumodb

@@ -12,6 +12,7 @@
 
 #include "index/index.h"
 #include "index_generated.h"
+#include "journal/metric_log.h"
 #include "journal/reader.h"
 #include "lumodb/options.h"
 #include "lumodb/watcher.h"
@@ -36,6 +37,8 @@ struct RunChanges {
   std::map<std::string, std::string> info;  // key -> compact JSON
   std::map<std::string, std::string> text;
   std::map<std::string, fbs::MetricRecordT> metrics;
+  // Logged values per metric key, in journal order (metric history).
+  std::map<std::string, std::vector<SeriesPoint>> series;
   nlohmann::json hook_errors;  // appended to the stored list
 };
 
@@ -45,11 +48,13 @@ struct RunChanges {
 std::string CanonicalJson(std::string_view text);
 
 // Puts a run's record and changes into batch, with every derived key
-// (fields, by_test, reruns). previous_status: the stored record's status,
-// null for a run new to the index; had_start: the stored record had one.
-void WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& rec,
-              const RunChanges& changes, const fbs::Status* previous_status,
-              bool had_start, rocksdb::WriteBatch* batch);
+// (fields, by_test, reruns, the metric history). previous_status: the
+// stored record's status, null for a run new to the index; had_start: the
+// stored record had one. An error (reading stored history) leaves batch as
+// it was.
+Status WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& rec,
+                const RunChanges& changes, const fbs::Status* previous_status,
+                bool had_start, rocksdb::WriteBatch* batch);
 
 // Adds the run's changes to batch (nothing when it is up to date, nothing
 // when it returns an error: every read happens before the first Put). Sets

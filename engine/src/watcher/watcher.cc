@@ -1,7 +1,8 @@
 // Watcher: the public facade over the index. It owns the open index (a
 // read-only view, or the writer) and hands it to the part that does each
 // job: JournalLoader (load), LumoSync (imported lumo trees), RebuildIndex
-// (reindex) and QueryEngine (lookups and reads). docs/architecture.md draws
+// (reindex), QueryEngine (lookups and reads) and SeriesQuery (metric
+// histories). docs/architecture.md draws
 // the flow.
 #include "lumodb/watcher.h"
 
@@ -10,6 +11,7 @@
 
 #include "index/index.h"
 #include "index/query.h"
+#include "index/series_query.h"
 #include "lumo/export.h"
 #include "watcher/journal_loader.h"
 #include "watcher/lumo_sync.h"
@@ -98,6 +100,10 @@ class WatcherImpl : public Watcher {
 
   Status query(const Query& q, std::vector<std::string>* runs) override {
     return QueryEngine(index_.get(), roots_.timezone).Run(q, runs);
+  }
+
+  Status metric_series(const SeriesRequest& request, std::vector<MetricSeries>* out) override {
+    return SeriesQuery(index_.get()).Run(request, out);
   }
 
   using Watcher::import_lumo;
