@@ -40,13 +40,17 @@ rocksdb::Options BaseOptions() {
   return options;
 }
 
-rocksdb::ColumnFamilyOptions CfOptions() {
+// for_view: a read-only view opens every table file at once (max_open_files
+// -1); its index and filter blocks then go through the block cache, read
+// when a lookup first needs them, not all of them at open.
+rocksdb::ColumnFamilyOptions CfOptions(bool for_view = false) {
   // One block cache for every family and database of the process, so that
   // memory stays what it is whatever a read passes through.
   static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(size_t{32} << 20);
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
+  table.cache_index_and_filter_blocks = for_view;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_size = 16 * 1024;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -225,7 +229,8 @@ Status Index::OpenView() {
   options.info_log = std::make_shared<SilentLogger>();
   rocksdb::DB* db = nullptr;
   rocksdb::Status rs =
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir, Descriptors(), &handles_, &db);
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), dir,
+                                    Descriptors(CfOptions(/*for_view=*/true)), &handles_, &db);
   if (!rs.ok()) {
     handles_.clear();
     if (rs.IsInvalidArgument() && rs.ToString().find("Column family not found") != std::string::npos) {
