@@ -848,5 +848,57 @@ TEST_F(WatcherTest, LastCmdAppendsToTheHistoryInTheWorkingDirectory) {
   EXPECT_LT(history.find(tests[0]), history.find(tests[1]));
 }
 
+// --- change feed ---
+
+std::vector<std::string> ChangedNames(Watcher* w, int64_t after, int64_t* latest) {
+  std::vector<RunName> runs;
+  Status s = w->changed_runs(after, &runs, latest);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  std::vector<std::string> out;
+  for (const auto& r : runs) out.push_back(r.exp_name + "/" + r.test_name);
+  return out;
+}
+
+TEST_F(WatcherTest, ChangeFeedNamesOnlyTheRunsWrittenSinceAStamp) {
+  auto a = Run("feed");
+  auto b = Run("feed");
+  ASSERT_TRUE(a->start().ok());
+  ASSERT_TRUE(b->start().ok());
+  ASSERT_TRUE(a->flush().ok());
+  ASSERT_TRUE(b->flush().ok());
+  auto w = OpenWatcher();
+  ASSERT_TRUE(w->load().ok());
+  int64_t all_latest = 0;
+  std::vector<std::string> all = ChangedNames(w.get(), 0, &all_latest);
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<std::string>{"feed/" + a->test_name(), "feed/" + b->test_name()}));
+  int64_t newest = -1;
+  EXPECT_TRUE(ChangedNames(w.get(), -1, &newest).empty());
+  EXPECT_EQ(newest, all_latest);
+
+  // Nothing written: nothing changed, the stamp stays.
+  ASSERT_TRUE(w->load().ok());
+  int64_t latest = 0;
+  EXPECT_TRUE(ChangedNames(w.get(), all_latest, &latest).empty());
+  EXPECT_EQ(latest, all_latest);
+
+  // One run writes: only it, once (its old entry is gone), with a newer stamp.
+  ASSERT_TRUE(b->dump_note("changed").ok());
+  ASSERT_TRUE(b->flush().ok());
+  ASSERT_TRUE(w->load().ok());
+  EXPECT_EQ(ChangedNames(w.get(), all_latest, &latest),
+            (std::vector<std::string>{"feed/" + b->test_name()}));
+  EXPECT_GT(latest, all_latest);
+  EXPECT_EQ(ChangedNames(w.get(), 0, &newest).size(), 2u);
+
+  // A rebuilt index stamps every run anew, above the old stamps.
+  ASSERT_TRUE(w->reindex().ok());
+  int64_t after_reindex = 0;
+  EXPECT_EQ(ChangedNames(w.get(), latest, &after_reindex).size(), 2u);
+  EXPECT_GT(after_reindex, latest);
+  ASSERT_TRUE(a->end().ok());
+  ASSERT_TRUE(b->end().ok());
+}
+
 }  // namespace
 }  // namespace lumodb

@@ -32,6 +32,10 @@ struct Roots {
 };
 
 struct ExperimentOptions {
+  // The run's test_name, claimed as $LUMO_EXP_TEST_NAME would be (a valid
+  // name whose folder does not exist yet). Empty: $LUMO_EXP_TEST_NAME, else
+  // a new one.
+  std::string test_name;
   // Pending records reach the journal (page cache) at most this long after
   // the dump call: the window a SIGKILL can lose. Must be <= 200 ms.
   int flush_interval_ms = 100;

@@ -95,6 +95,12 @@ class RunRow {
   virtual std::string_view column_json(size_t i) const = 0;
 };
 
+// A run's two names.
+struct RunName {
+  std::string exp_name;
+  std::string test_name;
+};
+
 // Called for each row in query order; a non-OK status stops the read and
 // is what read() returns.
 using RowVisitor = std::function<Status(const RunRow& row)>;
@@ -218,6 +224,14 @@ class Watcher {
   // history existed has an empty series.
   virtual Status metric_series(const SeriesRequest& request,
                                std::vector<MetricSeries>* out) = 0;
+
+  // The change feed: the runs the index wrote after stamp `after` (0: every
+  // run), oldest change first, and in *latest the newest stamp (`after` when
+  // nothing changed). A reader passes the latest it got to its next call
+  // to re-read only what changed since; a rebuilt index (reindex) stamps
+  // every run anew. Stamps are µs of the writer's clock, always increasing.
+  // after < 0: no runs, only the newest stamp (0 for an empty index).
+  virtual Status changed_runs(int64_t after, std::vector<RunName>* runs, int64_t* latest) = 0;
 
   // The state of the index this Watcher reads: it changes whenever
   // anything was written (or the index was rebuilt). A long-lived reader

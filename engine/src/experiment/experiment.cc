@@ -91,7 +91,8 @@ Status Experiment::Impl::CheckStarted(const char* call) const {
 std::string Experiment::Impl::Dir(const std::string& root) {
   if (!status_.ok()) return "";
   if (test_name_.empty()) {
-    const char* given = std::getenv("LUMO_EXP_TEST_NAME");
+    const char* given = options_.test_name.empty() ? std::getenv("LUMO_EXP_TEST_NAME")
+                                                   : options_.test_name.c_str();
     Status s;
     if (given != nullptr && *given != '\0') {
       s = ClaimGivenTestName(roots_.info_root, exp_name_, given);

@@ -2,6 +2,7 @@
 // the writer of the current generation, as a read-only view of it, or as a
 // generation being built.
 #include "index/index.h"
+#include "index/keys.h"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
@@ -356,6 +357,26 @@ Status Index::FlushAll() {
   if (read_only_) return Status::OK();
   rocksdb::FlushOptions fo;
   return FromRocks(db_->Flush(fo, handles_), "flush index " + path_);
+}
+
+int64_t Index::NextChangeStamp() {
+  if (last_change_stamp_ < 0) {
+    last_change_stamp_ = 0;
+    const std::string lower = std::string(kChangedField) + '\0';
+    RangeIterator it(this, kFields, lower, std::string(kChangedField) + '\x01');
+    it->SeekToLast();
+    std::string_view field, enc, exp, test;
+    if (it->Valid() && ParseFieldKey(std::string_view(it->key().data(), it->key().size()), &field,
+                                     &enc, &exp, &test)) {
+      nlohmann::json v = DecodeFieldValue(enc);
+      if (v.is_number()) last_change_stamp_ = static_cast<int64_t>(v.get<double>());
+    }
+  }
+  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  last_change_stamp_ = std::max(now, last_change_stamp_ + 1);
+  return last_change_stamp_;
 }
 
 }  // namespace lumodb

@@ -91,6 +91,11 @@ class Index {
   // The view's or the writer's state: changes whenever the index does.
   uint64_t Sequence() const;
 
+  // The writer: the stamp of a run written now, for its "_changed" entry
+  // in the fields family (the change feed): the wall clock in µs, but
+  // always above every stamp the index holds.
+  int64_t NextChangeStamp();
+
   static Status FromRocks(const rocksdb::Status& s, const std::string& what);
 
  private:
@@ -105,7 +110,8 @@ class Index {
   std::string generation_;
   bool read_only_ = false;
   std::string opened_sequence_;  // a view: SEQUENCE when it was opened
-  bool lacks_family_ = false;     // a view of an index older than a family
+  bool lacks_family_ = false;
+  int64_t last_change_stamp_ = -1;  // -1: not read from the index yet     // a view of an index older than a family
   // The writer: its SEQUENCE file and what it last wrote there.
   int sequence_fd_ = -1;
   uint64_t published_sequence_ = 0;

@@ -27,6 +27,9 @@ bool SplitKey(std::string_view key, std::string_view* exp, std::string_view* tes
 constexpr size_t kMaxIndexedValue = 4096;
 constexpr size_t kMaxIndexedParams = 512;
 bool EncodeFieldValue(const nlohmann::json& value, std::string* out);
+// The fields entry of the change feed: "_changed" \0 stamp \0 exp \0 test,
+// one per run, its stamp replaced whenever the run is written.
+inline constexpr const char* kChangedField = "_changed";
 nlohmann::json DecodeFieldValue(std::string_view encoded);
 std::string FieldKey(std::string_view field, std::string_view encoded_value, std::string_view exp,
                      std::string_view test);

@@ -514,4 +514,40 @@ std::vector<std::string> QueryEngine::ExpsOf(const std::string& test) {
   return exps;
 }
 
+Status QueryEngine::Changed(int64_t after, std::vector<RunName>* runs, int64_t* latest) {
+  runs->clear();
+  *latest = after;
+  std::string lower = std::string(kChangedField) + '\0';
+  std::string enc;
+  if (after > 0 && EncodeFieldValue(nlohmann::json(after + 1), &enc)) lower += enc;
+  Index::RangeIterator it(index_, kFields, lower, std::string(kChangedField) + '\x01');
+  if (after < 0) {
+    // Only the newest stamp: where a reader that read everything starts.
+    *latest = 0;
+    it->SeekToLast();
+    std::string_view field, value, exp, test;
+    if (it->Valid() && ParseFieldKey(std::string_view(it->key().data(), it->key().size()), &field,
+                                     &value, &exp, &test)) {
+      nlohmann::json stamp = DecodeFieldValue(value);
+      if (stamp.is_number()) *latest = static_cast<int64_t>(stamp.get<double>());
+    }
+    return Index::FromRocks(it->status(), "read the change feed of " + index_->path());
+  }
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view field, value, exp, test;
+    if (!ParseFieldKey(std::string_view(it->key().data(), it->key().size()), &field, &value, &exp,
+                       &test)) {
+      continue;
+    }
+    nlohmann::json stamp = DecodeFieldValue(value);
+    if (!stamp.is_number()) continue;
+    const int64_t at = static_cast<int64_t>(stamp.get<double>());
+    if (at <= after) continue;
+    *latest = std::max(*latest, at);
+    runs->push_back({std::string(exp), std::string(test)});
+  }
+  if (!it->status().ok()) return Index::FromRocks(it->status(), "read the change feed of " + index_->path());
+  return Status::OK();
+}
+
 }  // namespace lumodb

@@ -40,6 +40,8 @@ class QueryEngine {
   Status Run(const Query& query, std::vector<std::string>* runs);
   // The exp_names that hold a run with this test_name, in key order.
   std::vector<std::string> ExpsOf(const std::string& test_name);
+  // See Watcher::changed_runs.
+  Status Changed(int64_t after, std::vector<RunName>* runs, int64_t* latest);
 
  private:
   // Run keys (exp_name \0 test_name), looked up by string_view without a copy.

@@ -183,7 +183,7 @@ bool RunNeedsLoad(Index* index, const RunLoadContext& ctx) {
                        rec->last_update_us(), ctx);
 }
 
-Status WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& rec,
+Status WriteRun(Index* index, const std::string& timezone, fbs::RunRecordT& rec,
                 const RunChanges& pending, const fbs::Status* previous_status,
                 bool had_start, rocksdb::WriteBatch* batch) {
   const std::string& exp = rec.exp_name;
@@ -284,6 +284,23 @@ Status WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT
       }
     }
   }
+
+  // The change feed: one "_changed" entry per run, its stamp renewed.
+  int64_t old_stamp = rec.changed_us;
+  if (existed && old_stamp == 0) {
+    std::string old_value;
+    if (index->Get(kRuns, run_key, &old_value).ok()) {
+      Aligned aligned;
+      const uint8_t* bytes = aligned.Get(old_value);
+      flatbuffers::Verifier verifier(bytes, old_value.size());
+      if (fbs::VerifyRunRecordBuffer(verifier)) old_stamp = fbs::GetRunRecord(bytes)->changed_us();
+    }
+  }
+  rec.changed_us = index->NextChangeStamp();
+  const nlohmann::json old_change = old_stamp;
+  const nlohmann::json new_change = rec.changed_us;
+  ReplaceField(batch, index, kChangedField, old_stamp != 0 ? &old_change : nullptr, &new_change,
+               exp, test);
 
   fbb.Clear();
   fbb.Finish(fbs::RunRecord::Pack(fbb, &rec));

@@ -52,7 +52,7 @@ std::string CanonicalJson(std::string_view text);
 // stored record's status, null for a run new to the index; had_start: the
 // stored record had one. An error (reading stored history) leaves batch as
 // it was.
-Status WriteRun(Index* index, const std::string& timezone, const fbs::RunRecordT& rec,
+Status WriteRun(Index* index, const std::string& timezone, fbs::RunRecordT& rec,
                 const RunChanges& changes, const fbs::Status* previous_status,
                 bool had_start, rocksdb::WriteBatch* batch);
 

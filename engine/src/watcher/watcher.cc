@@ -102,6 +102,10 @@ class WatcherImpl : public Watcher {
     return QueryEngine(index_.get(), roots_.timezone).Run(q, runs);
   }
 
+  Status changed_runs(int64_t after, std::vector<RunName>* runs, int64_t* latest) override {
+    return QueryEngine(index_.get(), roots_.timezone).Changed(after, runs, latest);
+  }
+
   Status metric_series(const SeriesRequest& request, std::vector<MetricSeries>* out) override {
     return SeriesQuery(index_.get()).Run(request, out);
   }
