@@ -43,3 +43,30 @@ echo
 echo "== lumo-db query 'status ~ failed|killed' --columns test_name,status,progress.end_code,exception.exception_content"
 "$bin/lumo-db" query 'status ~ failed|killed' \
   --columns test_name,status,progress.end_code,exception.exception_content
+
+echo
+echo "== a Python sweep (lumodb.Experiment), then every run as lumo's DataFrame"
+export PYTHONPATH="$bin/python"
+for lr in 0.1 0.2 0.4; do
+  /usr/bin/python3 - "$lr" <<'PY' &
+import sys
+import lumodb
+lr = float(sys.argv[1])
+with lumodb.Experiment("cifar.py") as exp:
+    exp.dump_info("params", {"lr": lr})
+    for step in range(100):
+        exp.dump_metric("loss", 1.0 / (1 + step * lr), cmp="min", step=step)
+        exp.dump_metric("acc", step * lr / 40, cmp="max", epoch=step)
+PY
+done
+wait
+/usr/bin/python3 - <<'PY'
+import pandas as pd
+import lumodb
+pd.set_option("display.width", 120)
+w = lumodb.Watcher()
+df = w.load()
+print(df[["exp_name", "test_name", "params", "progress"]].tail(5).to_string())
+print()
+print(w.load(columns=["status", "params.lr", "metrics.acc"]).sort_values("metrics.acc").tail(5).to_string())
+PY

@@ -9,6 +9,10 @@ packages=(
   cmake g++ pkg-config
   # JSON parsing and printing for dump_info and the CLI (see README).
   nlohmann-json3-dev
+  # The Python package lumodb (see README): bindings, the interpreter's
+  # headers, and what its tests and users read runs with.
+  pybind11-dev python3-dev python3-pandas python3-numpy python3-pytest
+  python3-setuptools python3-wheel
 )
 
 missing=()

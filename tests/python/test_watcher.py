@@ -1,0 +1,137 @@
+"""lumodb.Watcher: lumo's DataFrame from the index, incremental reloads."""
+import json
+import math
+import os
+
+import pandas as pd
+import pytest
+
+import lumodb
+from conftest import FIXTURES
+
+
+def cell(v):
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def import_fixture(fixture_tree, tmp_path):
+    w = lumodb.Watcher(roots={"home": str(fixture_tree / "lumo-home"),
+                              "info_root": str(fixture_tree / "lumo-home" / "experiments"),
+                              "cache_root": str(fixture_tree / "lumo-cache")},
+                       db=str(tmp_path / "index"), quiet=True)
+    w._core.import_lumo([str(fixture_tree / "lumo-home" / "experiments")])
+    return w
+
+
+def test_the_fixture_frame_equals_lumos_own_cell_for_cell(fixture_tree, tmp_path):
+    with open(os.path.join(FIXTURES, "lumo-watcher-load.json"), encoding="utf-8") as f:
+        lumo = json.load(f)
+    df = import_fixture(fixture_tree, tmp_path).load()
+    assert list(df.columns) == lumo["columns"]
+    assert list(df.shape) == lumo["shape"]
+    assert {c: str(t) for c, t in df.dtypes.items()} == lumo["dtypes"]
+    home = str(fixture_tree / "lumo-home")
+    for i, want in enumerate(lumo["rows"]):
+        for c in lumo["columns"]:
+            got = cell(df.iloc[i][c])
+            if c == "info_dir":
+                # lumo's frame names the temporary home it ran in.
+                assert got == want[c].replace("<home>/.lumo", home)
+                continue
+            assert got == want.get(c), (want["test_name"], c)
+
+
+def test_with_pandas_false_is_lumos_dict(fixture_tree, tmp_path):
+    rows = import_fixture(fixture_tree, tmp_path).load(with_pandas=False)
+    assert len(rows) == 13
+    assert rows["261128.002.b1t"]["exception"]["exception_type"] == "RuntimeError"
+    assert "rerun" not in rows["261128.001.cat"]  # absent, not NaN
+
+
+def test_columns_read_only_what_they_name(fixture_tree, tmp_path):
+    df = import_fixture(fixture_tree, tmp_path).load(columns=["params.lr", "metrics.acc", "status"])
+    assert list(df.columns) == ["exp_name", "test_name", "params.lr", "metrics.acc", "status"]
+    assert len(df) == 13
+    assert df["metrics.acc"].dtype == "float64"
+    killed = df.set_index("test_name").loc["261128.003.6at"]
+    assert killed["status"] == "killed"  # lumo shows it running for ever
+
+
+def test_query_progress_and_metrics(roots, watcher):
+    runs = []
+    for lr in (0.1, 0.2, 0.3):
+        exp = lumodb.Experiment("py.query", roots=roots)
+        exp.start()
+        exp.dump_info("params", {"lr": lr})
+        for step in range(1000):
+            exp.dump_metric("loss", lr * (1000 - step) + (50 if step == 500 else 0), cmp="min",
+                            step=step * 2)
+        exp.end()
+        runs.append(exp)
+    alive = lumodb.Experiment("py.query", roots=roots)
+    alive.start()
+    w = watcher()
+    top = w.query("params.lr >= 0.2", sort="-params.lr", limit=1)
+    assert list(top["test_name"]) == [runs[2].test_name]
+    assert top.iloc[0]["params"] == {"lr": 0.3}
+    assert list(w.progress()["test_name"]) == [alive.test_name]
+    m = w.metrics(runs[0].test_name, "loss")
+    assert len(m) == 1000 and list(m["step"][:3]) == [0, 2, 4]
+    assert str(m["time"].dtype).startswith("datetime64")
+    d = w.metrics(runs[0].test_name, "loss", points=40)
+    assert len(d) <= 40
+    assert d["value"].max() == m["value"].max()  # the spike survives
+    assert d["value"].min() == m["value"].min()
+    with pytest.raises(KeyError, match="nothing"):
+        w.metrics(runs[0].test_name, "nothing")
+    alive.end()
+
+
+def test_incremental_reload_sees_a_new_run_and_a_changed_note(roots, watcher):
+    first = lumodb.Experiment("py.live", roots=roots)
+    first.start()
+    first.dump_note("before")
+    first.flush()
+    w = watcher()
+    df = w.load()
+    assert list(df["note"]) == ["before"]
+    latest = w._latest
+    assert latest > 0
+
+    first.dump_note("after")
+    second = lumodb.Experiment("py.live", roots=roots)
+    second.start()
+    first.flush()
+    second.flush()
+    again = w.load()
+    assert again is df or len(again) == 2  # updated, not rebuilt from scratch
+    assert list(again["test_name"]) == sorted([first.test_name, second.test_name])
+    assert again.set_index("test_name").loc[first.test_name, "note"] == "after"
+    runs, newer = w._core.changed(latest)
+    assert sorted(t for _, t in runs) == sorted([first.test_name, second.test_name])
+    assert newer == w._latest and newer > latest
+
+    # Nothing changed: the same frame, nothing re-read.
+    assert w.load() is again
+    assert w._core.changed(w._latest)[0] == []
+
+    first.end()
+    second.end()
+    final = w.load()
+    assert final is again  # in place: no new rows
+    assert {r["end_code"] for r in final["progress"]} == {0}
+
+
+def test_a_frame_from_a_fresh_process_equals_the_incremental_one(roots, watcher):
+    for i in range(5):
+        with lumodb.Experiment("py.same", roots=roots) as exp:
+            exp.dump_metric("acc", i / 10, cmp="max")
+    w = watcher()
+    w.load()
+    extra = lumodb.Experiment("py.same", roots=roots)
+    extra.start()
+    extra.dump_info("params", {"lr": 1e-3})
+    extra.end()
+    incremental = w.load()
+    fresh = watcher().load()
+    pd.testing.assert_frame_equal(incremental.reset_index(drop=True), fresh)
