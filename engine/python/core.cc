@@ -10,7 +10,9 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <deque>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -78,10 +80,10 @@ class JsonToPython {
       case '[':
         return Array();
       case '"': {
-        std::string s;
-        String(&s);
-        return py::reinterpret_steal<py::object>(
-            PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
+        std::string_view plain;
+        if (PlainString(&plain)) return Str(plain);
+        String(&buf_);
+        return Str(buf_);
       }
       case 't':
         Literal("true");
@@ -95,6 +97,21 @@ class JsonToPython {
       default:
         return Number();
     }
+  }
+  static py::object Str(std::string_view v) {
+    PyObject* o = PyUnicode_DecodeUTF8(v.data(), static_cast<Py_ssize_t>(v.size()), "replace");
+    if (o == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(o);
+  }
+  // A string without escapes, as a view of the text (p_ moves past it);
+  // false, p_ unmoved, when it has one.
+  bool PlainString(std::string_view* out) {
+    const char* q = p_ + 1;
+    while (q < end_ && *q != '"' && *q != '\\') ++q;
+    if (q >= end_ || *q != '"') return false;
+    *out = std::string_view(p_ + 1, static_cast<size_t>(q - p_ - 1));
+    p_ = q + 1;
+    return true;
   }
   void Literal(const char* word) {
     size_t n = std::strlen(word);
@@ -117,14 +134,22 @@ class JsonToPython {
       }
     }
     if (p_ == start) Fail();
-    std::string num(start, p_);
     if (!is_float) {
+      int64_t v = 0;
+      auto r = std::from_chars(start, p_, v);
+      if (r.ec == std::errc() && r.ptr == p_) {
+        return py::reinterpret_steal<py::object>(PyLong_FromLongLong(v));
+      }
       // Python ints are unbounded: big integers stay exact.
-      PyObject* v = PyLong_FromString(num.c_str(), nullptr, 10);
-      if (v == nullptr) throw py::error_already_set();
-      return py::reinterpret_steal<py::object>(v);
+      std::string num(start, p_);
+      PyObject* o = PyLong_FromString(num.c_str(), nullptr, 10);
+      if (o == nullptr) throw py::error_already_set();
+      return py::reinterpret_steal<py::object>(o);
     }
-    return py::float_(std::strtod(num.c_str(), nullptr));
+    double d = 0;
+    auto r = std::from_chars(start, p_, d);
+    if (r.ec != std::errc() && r.ec != std::errc::result_out_of_range) Fail();
+    return py::reinterpret_steal<py::object>(PyFloat_FromDouble(d));
   }
   static int Hex(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -205,13 +230,19 @@ class JsonToPython {
     }
   }
   py::object Key() {
-    String(&key_);
-    auto it = keys_.find(key_);
+    std::string_view k;
+    if (!PlainString(&k)) {
+      String(&buf_);
+      return Str(buf_);
+    }
+    auto it = keys_.find(k);
     if (it != keys_.end()) return it->second;
-    py::str k = py::reinterpret_steal<py::str>(
-        PyUnicode_DecodeUTF8(key_.data(), static_cast<Py_ssize_t>(key_.size()), "replace"));
-    if (keys_.size() < 4096) keys_.emplace(key_, k);
-    return std::move(k);
+    py::object o = Str(k);
+    if (keys_.size() < 4096) {
+      key_store_.emplace_back(k);
+      keys_.emplace(std::string_view(key_store_.back()), o);
+    }
+    return o;
   }
   py::object Object() {
     ++p_;
@@ -268,8 +299,9 @@ class JsonToPython {
 
   const char* p_ = nullptr;
   const char* end_ = nullptr;
-  std::string key_;
-  std::unordered_map<std::string, py::object> keys_;
+  std::string buf_;
+  std::deque<std::string> key_store_;  // what the views in keys_ point at
+  std::unordered_map<std::string_view, py::object> keys_;
 };
 
 // ---------------------------------------------------------------------------
@@ -301,45 +333,56 @@ class LumoRows {
   // Adds the run (the engine's whole-run JSON with raw values).
   void Add(std::string_view run_json) {
     py::object parsed = parser_.Parse(run_json);
-    if (!py::isinstance<py::dict>(parsed)) throw std::runtime_error("lumodb: a run is not an object");
-    py::dict run = parsed.cast<py::dict>();
+    if (!PyDict_Check(parsed.ptr())) throw std::runtime_error("lumodb: a run is not an object");
+    PyObject* run = parsed.ptr();
     Begin();
-    py::dict raw;
-    if (run.contains("info") && py::isinstance<py::dict>(run["info"])) raw = run["info"];
-    const bool native = !(run.contains("journal") && py::isinstance<py::dict>(run["journal"]) &&
-                          run["journal"].cast<py::dict>().contains("source") &&
-                          py::str(run["journal"]["source"]).cast<std::string>() == "lumo");
-    Set("exp_name", run["exp_name"]);
-    Set("test_name", run["test_name"]);
-    Set("paths", py::dict());
-    Set("note", run.contains("note") ? py::object(run["note"]) : py::object(py::str("")));
-    if (run.contains("info_dir")) Set("info_dir", run["info_dir"]);
-    for (auto item : run) {
-      std::string key = py::str(item.first);
+    PyObject* raw = PyDict_GetItemString(run, "info");  // borrowed, may be null
+    if (raw != nullptr && !PyDict_Check(raw)) raw = nullptr;
+    bool native = true;
+    if (PyObject* journal = PyDict_GetItemString(run, "journal"); journal && PyDict_Check(journal)) {
+      PyObject* source = PyDict_GetItemString(journal, "source");
+      native = !(source && PyUnicode_Check(source) && PyUnicode_CompareWithASCIIString(source, "lumo") == 0);
+    }
+    auto item = [&](const char* k) -> PyObject* { return PyDict_GetItemString(run, k); };
+    if (PyObject* v = item("exp_name")) Set("exp_name", v);
+    if (PyObject* v = item("test_name")) Set("test_name", v);
+    Set("paths", py::dict().ptr());
+    PyObject* note = item("note");
+    Set("note", note ? note : empty_.ptr());
+    if (PyObject* v = item("info_dir")) Set("info_dir", v);
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(run, &pos, &k, &v)) {
+      std::string_view key = View(k);
       if (EngineOnlyKey(key) || key == "exp_name" || key == "test_name" || key == "note" ||
           key == "info_dir") {
         continue;
       }
-      py::object value = py::reinterpret_borrow<py::object>(item.second);
-      if (raw.contains(key.c_str())) {
-        value = raw[key.c_str()];
-      } else if (native) {
-        value = NativeShape(key, value, run);
-      } else if (key == "rerun" && py::isinstance<py::dict>(value)) {
-        value = WithoutReruns(value.cast<py::dict>());
+      PyObject* r = raw ? PyDict_GetItem(raw, k) : nullptr;
+      if (r != nullptr) {
+        Set(key, r);
+      } else if (native && (key == "progress" || key == "pinfo" || key == "rerun")) {
+        Set(key, NativeShape(std::string(key), py::reinterpret_borrow<py::object>(v),
+                             py::reinterpret_borrow<py::dict>(run))
+                     .ptr());
+      } else if (key == "rerun" && PyDict_Check(v)) {
+        Set(key, WithoutReruns(py::reinterpret_borrow<py::dict>(v)).ptr());
+      } else {
+        Set(key, v);
       }
-      Set(key, value);
     }
     // Raw values of keys the engine does not print at the top level.
-    for (auto item : raw) {
-      std::string key = py::str(item.first);
-      if (key == "exp_name" || key == "test_name") continue;
-      if (!IsSet(key)) Set(key, py::reinterpret_borrow<py::object>(item.second));
-    }
-    if (run.contains("text") && py::isinstance<py::dict>(run["text"])) {
-      for (auto item : run["text"].cast<py::dict>()) {
-        Set(py::str(item.first), py::reinterpret_borrow<py::object>(item.second));
+    if (raw != nullptr) {
+      pos = 0;
+      while (PyDict_Next(raw, &pos, &k, &v)) {
+        std::string_view key = View(k);
+        if (key == "exp_name" || key == "test_name" || IsSet(key)) continue;
+        Set(key, v);
       }
+    }
+    if (PyObject* text = item("text"); text && PyDict_Check(text)) {
+      pos = 0;
+      while (PyDict_Next(text, &pos, &k, &v)) Set(View(k), v);
     }
     End();
   }
@@ -365,9 +408,8 @@ class LumoRows {
       order.append(names_[i]);
       data[names_[i]] = cols_[i];
     }
-    std::sort(others.begin(), others.end(), [&](size_t a, size_t b) {
-      return names_[a].cast<std::string>() < names_[b].cast<std::string>();
-    });
+    std::sort(others.begin(), others.end(),
+              [&](size_t a, size_t b) { return View(names_[a].ptr()) < View(names_[b].ptr()); });
     for (size_t i : others) {
       order.append(names_[i]);
       data[names_[i]] = cols_[i];
@@ -376,38 +418,49 @@ class LumoRows {
   }
 
  private:
-  size_t Column(const std::string& name) {
+  static std::string_view View(PyObject* str) {
+    Py_ssize_t n = 0;
+    const char* p = PyUnicode_Check(str) ? PyUnicode_AsUTF8AndSize(str, &n) : nullptr;
+    if (p == nullptr) {
+      PyErr_Clear();
+      return std::string_view();
+    }
+    return std::string_view(p, static_cast<size_t>(n));
+  }
+  size_t Column(std::string_view name) {
     auto it = index_.find(name);
     if (it != index_.end()) return it->second;
     size_t i = names_.size();
-    names_.push_back(py::str(name));
+    names_.push_back(py::reinterpret_steal<py::str>(
+        PyUnicode_DecodeUTF8(name.data(), static_cast<Py_ssize_t>(name.size()), "replace")));
     py::list col;
     for (size_t r = 0; r < rows_; ++r) col.append(nan_);
     cols_.push_back(col);
     filled_.push_back(0);
     set_.push_back(false);
-    index_.emplace(name, i);
+    index_.emplace(View(names_.back().ptr()), i);  // the str keeps the bytes
     return i;
   }
   void Begin() { std::fill(set_.begin(), set_.end(), false); }
-  bool IsSet(const std::string& key) {
+  bool IsSet(std::string_view key) {
     auto it = index_.find(key);
     return it != index_.end() && set_[it->second];
   }
-  void Set(const std::string& key, py::object value) {
+  void Set(std::string_view key, PyObject* value) {
     size_t i = Column(key);
-    py::list col = cols_[i];
+    PyObject* col = cols_[i].ptr();
     if (set_[i]) {
-      col[rows_] = value;
+      Py_INCREF(value);
+      PyList_SetItem(col, static_cast<Py_ssize_t>(rows_), value);  // steals
       return;
     }
-    col.append(value);
+    if (PyList_Append(col, value) != 0) throw py::error_already_set();
     set_[i] = true;
     filled_[i]++;
   }
   void End() {
     for (size_t i = 0; i < cols_.size(); ++i) {
-      if (!set_[i]) cols_[i].cast<py::list>().append(nan_);
+      if (!set_[i] && PyList_Append(cols_[i].ptr(), nan_.ptr()) != 0) throw py::error_already_set();
     }
     ++rows_;
   }
@@ -481,9 +534,26 @@ class LumoRows {
   std::vector<py::list> cols_;
   std::vector<size_t> filled_;
   std::vector<bool> set_;
-  std::unordered_map<std::string, size_t> index_;
+  std::unordered_map<std::string_view, size_t> index_;
   size_t rows_ = 0;
   py::float_ nan_ = py::float_(std::nan(""));
+  py::str empty_ = py::str("");
+};
+
+// While a read builds millions of dicts and lists, the cyclic garbage
+// collector would scan them again and again (none of them is garbage):
+// it is paused for the read, as it was found.
+class GcPause {
+ public:
+  GcPause() : was_enabled_(PyGC_Disable() == 1) {}
+  ~GcPause() {
+    if (was_enabled_) PyGC_Enable();
+  }
+  GcPause(const GcPause&) = delete;
+  GcPause& operator=(const GcPause&) = delete;
+
+ private:
+  bool was_enabled_;
 };
 
 // ---------------------------------------------------------------------------
@@ -739,6 +809,7 @@ class PyWatcher {
     Query q = QueryFrom(filters, exp_name, status, sort, limit, 0);
     ReadOptions ro;
     ro.raw = true;
+    GcPause pause;
     LumoRows rows;
     // The engine streams rows under the GIL held: each becomes Python
     // objects at once (no copy of all runs as text).
@@ -752,6 +823,7 @@ class PyWatcher {
 
   // The same for named runs (exp_name, test_name), in the order given.
   py::tuple LumoFrameOf(const std::vector<std::pair<std::string, std::string>>& runs) {
+    GcPause pause;
     LumoRows rows;
     std::string json;
     for (const auto& [exp, test] : runs) {
@@ -775,6 +847,7 @@ class PyWatcher {
     ReadOptions ro;
     ro.columns = columns;
     ro.raw = raw;
+    GcPause pause;
     JsonToPython parser;
     py::list out;
     Status s = w_->read(q, ro, [&](const RunRow& row) {
@@ -797,6 +870,7 @@ class PyWatcher {
         std::find(columns.begin(), columns.end(), "exp_name") == columns.end();
     const bool want_test =
         std::find(columns.begin(), columns.end(), "test_name") == columns.end();
+    GcPause pause;
     py::list exps, tests;
     std::vector<py::list> cells(columns.size());
     JsonToPython parser;

@@ -183,8 +183,16 @@ def _column_order(columns):
 
 
 def _frame(order, data):
+    import gc
     import pandas as pd
-    return pd.DataFrame(data, columns=order)
+    # pandas copies the cells into object arrays: no garbage to look for.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pd.DataFrame(data, columns=order)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _records(order, data):
