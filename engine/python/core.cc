@@ -64,7 +64,79 @@ class JsonToPython {
     return v;
   }
 
+  // The top-level object of text without the members skip(key) names:
+  // their values are scanned past, never built.
+  template <typename Skip>
+  py::object ParseObjectSkipping(std::string_view text, const Skip& skip) {
+    p_ = text.data();
+    end_ = text.data() + text.size();
+    Space();
+    if (p_ >= end_ || *p_ != '{') return Parse(text);
+    ++p_;
+    py::dict d;
+    Space();
+    if (p_ < end_ && *p_ == '}') return std::move(d);
+    while (true) {
+      Space();
+      if (p_ >= end_ || *p_ != '"') Fail();
+      std::string_view plain;
+      const char* key_start = p_;
+      bool simple = PlainString(&plain);
+      if (simple && skip(plain)) {
+        Space();
+        if (p_ >= end_ || *p_ != ':') Fail();
+        ++p_;
+        SkipValue();
+      } else {
+        p_ = key_start;
+        py::object k = Key();
+        Space();
+        if (p_ >= end_ || *p_ != ':') Fail();
+        ++p_;
+        py::object v = Value();
+        if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw py::error_already_set();
+      }
+      Space();
+      if (p_ < end_ && *p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (p_ < end_ && *p_ == '}') {
+        ++p_;
+        return std::move(d);
+      }
+      Fail();
+    }
+  }
+
  private:
+  // Moves p_ past one value (strings, nesting) without building it.
+  void SkipValue() {
+    Space();
+    int depth = 0;
+    do {
+      if (p_ >= end_) Fail();
+      char c = *p_;
+      if (c == '"') {
+        ++p_;
+        while (p_ < end_ && *p_ != '"') p_ += (*p_ == '\\') ? 2 : 1;
+        if (p_ >= end_) Fail();
+        ++p_;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+        ++p_;
+      } else if (c == '}' || c == ']') {
+        --depth;
+        ++p_;
+      } else if (depth == 0) {
+        // A scalar: up to the next delimiter.
+        while (p_ < end_ && *p_ != ',' && *p_ != '}' && *p_ != ']' && *p_ != ' ' && *p_ != '\n') ++p_;
+      } else {
+        ++p_;
+      }
+    } while (depth > 0);
+  }
+
   [[noreturn]] void Fail() {
     throw std::runtime_error("lumodb: malformed JSON from the engine");
   }
@@ -332,7 +404,10 @@ class LumoRows {
 
   // Adds the run (the engine's whole-run JSON with raw values).
   void Add(std::string_view run_json) {
-    py::object parsed = parser_.Parse(run_json);
+    // lumo-db's own keys are not lumo columns: never built.
+    py::object parsed = parser_.ParseObjectSkipping(run_json, [](std::string_view k) {
+      return k != "info" && k != "text" && k != "journal" && EngineOnlyKey(k);
+    });
     if (!PyDict_Check(parsed.ptr())) throw std::runtime_error("lumodb: a run is not an object");
     PyObject* run = parsed.ptr();
     Begin();
@@ -658,15 +733,30 @@ class PyExperiment {
   }
   void DumpNote(const std::string& text) { Call([&] { return exp_->dump_note(text); }); }
   void DumpTags(const std::vector<std::string>& tags) { Call([&] { return exp_->dump_tags(tags); }); }
-  double DumpMetric(const std::string& key, double value, int cmp, const std::string& extras,
+  // The per-step call: the GIL stays held (an append to memory, which never
+  // waits for the journal's I/O), and the key's text is kept per key object.
+  double DumpMetric(const py::str& key, double value, int cmp, const py::object& extras,
                     const py::object& step) {
     int64_t s = step.is_none() ? kAutoStep : step.cast<int64_t>();
+    const std::string& k = KeyText(key);
     double best;
-    {
-      py::gil_scoped_release nogil;
-      best = exp_->dump_metric(key, value, CmpFrom(cmp), extras, s);
+    if (extras.is_none()) {
+      best = exp_->dump_metric(k, value, CmpFrom(cmp), empty_, s);
+    } else {
+      best = exp_->dump_metric(k, value, CmpFrom(cmp), extras.cast<std::string>(), s);
+      Status e = exp_->last_error();
+      if (!e.ok()) Raise(e);
     }
-    if (!extras.empty() || !exp_->started()) {
+    if (!exp_->started()) {
+      Status e = exp_->last_error();
+      if (!e.ok()) Raise(e);
+    }
+    return best;
+  }
+  // The common call: no extras, the automatic step.
+  double DumpMetricFast(const py::str& key, double value, int cmp) {
+    double best = exp_->dump_metric(KeyText(key), value, CmpFrom(cmp), empty_, kAutoStep);
+    if (!exp_->started()) {
       Status e = exp_->last_error();
       if (!e.ok()) Raise(e);
     }
@@ -726,7 +816,24 @@ class PyExperiment {
     if (d.empty()) Check(exp_->status().ok() ? Status::IllegalState("no test_name yet") : exp_->status());
     return d;
   }
+  const std::string& KeyText(const py::str& key) {
+    for (auto& [obj, text] : keys_) {
+      if (obj.ptr() == key.ptr()) return text;
+    }
+    // Up to 64 keys are kept (their objects held, so an address is never
+    // another string's); more are converted at each call.
+    if (keys_.size() < 64) {
+      keys_.emplace_back(key, key.cast<std::string>());
+      return keys_.back().second;
+    }
+    scratch_ = key.cast<std::string>();
+    return scratch_;
+  }
+
   std::unique_ptr<Experiment> exp_;
+  std::deque<std::pair<py::object, std::string>> keys_;
+  std::string scratch_;
+  const std::string empty_;
 };
 
 // ---------------------------------------------------------------------------
@@ -1015,7 +1122,8 @@ PYBIND11_MODULE(_core, m) {
       .def("dump_note", &PyExperiment::DumpNote)
       .def("dump_tags", &PyExperiment::DumpTags)
       .def("dump_metric", &PyExperiment::DumpMetric, py::arg("key"), py::arg("value"),
-           py::arg("cmp") = 0, py::arg("extras") = "", py::arg("step") = py::none())
+           py::arg("cmp") = 0, py::arg("extras") = py::none(), py::arg("step") = py::none())
+      .def("dump_metric_fast", &PyExperiment::DumpMetricFast)
       .def("dump_metrics", &PyExperiment::DumpMetrics, py::arg("values"), py::arg("cmp") = 0,
            py::arg("step") = py::none())
       .def("dump_progress", &PyExperiment::DumpProgress)

@@ -19,6 +19,7 @@ from ._values import to_float, to_json, to_jsonable
 __all__ = ["Experiment", "SimpleExperiment", "ExpHook"]
 
 _CMP = {None: 0, "max": 1, "min": 2}
+_CMP_NAMES = (None, "max", "min")
 
 
 class ExpHook:
@@ -98,6 +99,7 @@ class Experiment:
             # lumo-db promises every run.
             self._core.add_builtin_hook("RecordAbort")
         self._props_cache = None
+        self._dump_metric_fast = self._core.dump_metric_fast
         atexit.register(_end_at_exit, weakref.ref(self))
 
     # -- lifecycle ------------------------------------------------------
@@ -187,17 +189,29 @@ class Experiment:
         """Keeps the best value (cmp 'max' or 'min') or the latest (None),
         and every value with its step; returns the best. The values reach
         the journal within 100 ms whatever flush says."""
+        # The per-step call, kept short: anything unusual takes the checked path.
+        if extras or step is not None or cmp not in _CMP_NAMES:
+            return self._dump_metric_checked(key, value, cmp, step, extras)
+        try:
+            return self._dump_metric_fast(key, value, _CMP[cmp])
+        except (TypeError, AttributeError):
+            return self._dump_metric_checked(key, value, cmp, step, extras)
+
+    def _dump_metric_checked(self, key, value, cmp, step, extras):
+        self._writable()
         try:
             c = _CMP[cmp]
         except (KeyError, TypeError):
             raise ValueError(f"dump_metric({key!r}): cmp must be 'max', 'min' or None, "
                              f"not {cmp!r}") from None
+        if not isinstance(key, str):
+            raise TypeError(f"dump_metric: the key must be a str, not {type(key).__name__}")
         if type(value) is not float:
             value = to_float(value, f"dump_metric({key!r})")
-        if extras:
-            return self._core.dump_metric(key, value, c, to_json(extras, f"dump_metric({key!r})"),
-                                          step)
-        return self._core.dump_metric(key, value, c, "", step)
+        if step is not None:
+            step = int(step)
+        extras_json = to_json(extras, f"dump_metric({key!r})") if extras else None
+        return self._core.dump_metric(key, value, c, extras_json, step)
 
     def dump_metrics(self, dic, cmp=None):
         try:
@@ -373,6 +387,7 @@ class Experiment:
         self._hooks = []
         self._core = None
         self._props_cache = None
+        self._dump_metric_fast = None  # read back: dump_metric says it is read-only
         return self
 
     @classmethod
