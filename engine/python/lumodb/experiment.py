@@ -100,6 +100,7 @@ class Experiment:
             self._core.add_builtin_hook("RecordAbort")
         self._props_cache = None
         self._dump_metric_fast = self._core.dump_metric_fast
+        self._dump_metric_step = self._core.dump_metric
         atexit.register(_end_at_exit, weakref.ref(self))
 
     # -- lifecycle ------------------------------------------------------
@@ -190,10 +191,12 @@ class Experiment:
         and every value with its step; returns the best. The values reach
         the journal within 100 ms whatever flush says."""
         # The per-step call, kept short: anything unusual takes the checked path.
-        if extras or step is not None or cmp not in _CMP_NAMES:
+        if extras or cmp not in _CMP_NAMES:
             return self._dump_metric_checked(key, value, cmp, step, extras)
         try:
-            return self._dump_metric_fast(key, value, _CMP[cmp])
+            if step is None:
+                return self._dump_metric_fast(key, value, _CMP[cmp])
+            return self._dump_metric_step(key, value, _CMP[cmp], None, step)
         except (TypeError, AttributeError):
             return self._dump_metric_checked(key, value, cmp, step, extras)
 
@@ -388,6 +391,7 @@ class Experiment:
         self._core = None
         self._props_cache = None
         self._dump_metric_fast = None  # read back: dump_metric says it is read-only
+        self._dump_metric_step = None
         return self
 
     @classmethod
