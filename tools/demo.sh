@@ -66,7 +66,7 @@ import lumodb
 pd.set_option("display.width", 120)
 w = lumodb.Watcher()
 df = w.load()
-print(df[["exp_name", "test_name", "params", "progress"]].tail(5).to_string())
+print(df[["exp_name", "test_name", "params", "progress"]].head(4).to_string())
 print()
 print(w.load(columns=["status", "params.lr", "metrics.acc"]).sort_values("metrics.acc").tail(5).to_string())
 PY
