@@ -19,7 +19,6 @@ from ._values import to_float, to_json, to_jsonable
 __all__ = ["Experiment", "SimpleExperiment", "ExpHook"]
 
 _CMP = {None: 0, "max": 1, "min": 2}
-_CMP_NAMES = (None, "max", "min")
 
 
 class ExpHook:
@@ -191,14 +190,15 @@ class Experiment:
         and every value with its step; returns the best. The values reach
         the journal within 100 ms whatever flush says."""
         # The per-step call, kept short: anything unusual takes the checked path.
-        if extras or cmp not in _CMP_NAMES:
-            return self._dump_metric_checked(key, value, cmp, step, extras)
-        try:
-            if step is None:
-                return self._dump_metric_fast(key, value, _CMP[cmp])
-            return self._dump_metric_step(key, value, _CMP[cmp], None, step)
-        except (TypeError, AttributeError):
-            return self._dump_metric_checked(key, value, cmp, step, extras)
+        if not extras:
+            try:
+                c = _CMP[cmp]
+                if step is None:
+                    return self._dump_metric_fast(key, value, c)
+                return self._dump_metric_step(key, value, c, None, step)
+            except (KeyError, TypeError, AttributeError):
+                pass
+        return self._dump_metric_checked(key, value, cmp, step, extras)
 
     def _dump_metric_checked(self, key, value, cmp, step, extras):
         self._writable()
