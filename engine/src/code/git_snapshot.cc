@@ -621,10 +621,16 @@ class Snapshotter {
         record_["branch_error"] = branch_ref_ + " is the checked-out branch; not moved";
         return Status::OK();
       }
+      // The expected old value is checked under the ref's lock. A branch
+      // that does not exist yet is expected as the zero id ("must not
+      // exist"): libgit2's create-if-missing (force 0, no old value)
+      // checks existence before taking the lock, so two first snapshots at
+      // once could both "create" it and one would be lost.
+      git_oid expected{};
+      if (has_tip) git_oid_cpy(&expected, &tip);
       git_reference* moved = nullptr;
       rc = git_reference_create_matching(&moved, repo_.get(), branch_ref_.c_str(), &made,
-                                         has_tip ? 1 : 0, has_tip ? &tip : nullptr,
-                                         "lumo-db: snapshot");
+                                         1, &expected, "lumo-db: snapshot");
       git_reference_free(moved);
       if (rc == 0) {
         Record(made, false);
