@@ -24,6 +24,7 @@
 
 #include "lumodb/lumodb.h"
 #include "lumodb/version.h"
+#include "util/json_text.h"
 
 namespace py = pybind11;
 
@@ -72,71 +73,13 @@ class JsonToPython {
     end_ = text.data() + text.size();
     Space();
     if (p_ >= end_ || *p_ != '{') return Parse(text);
-    ++p_;
-    py::dict d;
+    py::object v = Object(skip);
     Space();
-    if (p_ < end_ && *p_ == '}') return std::move(d);
-    while (true) {
-      Space();
-      if (p_ >= end_ || *p_ != '"') Fail();
-      std::string_view plain;
-      const char* key_start = p_;
-      bool simple = PlainString(&plain);
-      if (simple && skip(plain)) {
-        Space();
-        if (p_ >= end_ || *p_ != ':') Fail();
-        ++p_;
-        SkipValue();
-      } else {
-        p_ = key_start;
-        py::object k = Key();
-        Space();
-        if (p_ >= end_ || *p_ != ':') Fail();
-        ++p_;
-        py::object v = Value();
-        if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw py::error_already_set();
-      }
-      Space();
-      if (p_ < end_ && *p_ == ',') {
-        ++p_;
-        continue;
-      }
-      if (p_ < end_ && *p_ == '}') {
-        ++p_;
-        return std::move(d);
-      }
-      Fail();
-    }
+    if (p_ != end_) Fail();
+    return v;
   }
 
  private:
-  // Moves p_ past one value (strings, nesting) without building it.
-  void SkipValue() {
-    Space();
-    int depth = 0;
-    do {
-      if (p_ >= end_) Fail();
-      char c = *p_;
-      if (c == '"') {
-        ++p_;
-        while (p_ < end_ && *p_ != '"') p_ += (*p_ == '\\') ? 2 : 1;
-        if (p_ >= end_) Fail();
-        ++p_;
-      } else if (c == '{' || c == '[') {
-        ++depth;
-        ++p_;
-      } else if (c == '}' || c == ']') {
-        --depth;
-        ++p_;
-      } else if (depth == 0) {
-        // A scalar: up to the next delimiter.
-        while (p_ < end_ && *p_ != ',' && *p_ != '}' && *p_ != ']' && *p_ != ' ' && *p_ != '\n') ++p_;
-      } else {
-        ++p_;
-      }
-    } while (depth > 0);
-  }
-
   [[noreturn]] void Fail() {
     throw std::runtime_error("lumodb: malformed JSON from the engine");
   }
@@ -148,14 +91,13 @@ class JsonToPython {
     if (p_ >= end_) Fail();
     switch (*p_) {
       case '{':
-        return Object();
+        return Object([](std::string_view) { return false; });
       case '[':
         return Array();
       case '"': {
         std::string_view plain;
         if (PlainString(&plain)) return Str(plain);
-        String(&buf_);
-        return Str(buf_);
+        return Str(EscapedString());
       }
       case 't':
         Literal("true");
@@ -223,100 +165,30 @@ class JsonToPython {
     if (r.ec != std::errc() && r.ec != std::errc::result_out_of_range) Fail();
     return py::reinterpret_steal<py::object>(PyFloat_FromDouble(d));
   }
-  static int Hex(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+  // A string with escapes (p_ at its quote; moves past it), unescaped
+  // into buf_ by util/json_text, as the engine wrote it.
+  const std::string& EscapedString() {
+    const std::string_view rest(p_, static_cast<size_t>(end_ - p_));
+    const size_t end = SkipJsonValue(rest, 0);
+    buf_.clear();
+    if (end == std::string_view::npos || !UnescapeJsonString(rest.substr(0, end), &buf_)) Fail();
+    p_ += end;
+    return buf_;
   }
-  unsigned Hex4() {
-    if (end_ - p_ < 4) Fail();
-    unsigned v = 0;
-    for (int i = 0; i < 4; ++i) {
-      int h = Hex(p_[i]);
-      if (h < 0) Fail();
-      v = v * 16 + static_cast<unsigned>(h);
-    }
-    p_ += 4;
-    return v;
-  }
-  static void Utf8(unsigned cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-  void String(std::string* out) {
-    ++p_;  // the quote
-    out->clear();
-    while (true) {
-      const char* run = p_;
-      while (p_ < end_ && *p_ != '"' && *p_ != '\\') ++p_;
-      out->append(run, p_);
-      if (p_ >= end_) Fail();
-      if (*p_ == '"') {
-        ++p_;
-        return;
-      }
-      ++p_;  // backslash
-      if (p_ >= end_) Fail();
-      char c = *p_++;
-      switch (c) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
-        case 'u': {
-          unsigned cp = Hex4();
-          if (cp >= 0xD800 && cp < 0xDC00 && end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
-            const char* save = p_;
-            p_ += 2;
-            unsigned lo = Hex4();
-            if (lo >= 0xDC00 && lo < 0xE000) {
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else {
-              p_ = save;
-            }
-          }
-          Utf8(cp, out);
-          break;
-        }
-        default:
-          Fail();
-      }
-    }
-  }
-  py::object Key() {
-    std::string_view k;
-    if (!PlainString(&k)) {
-      String(&buf_);
-      return Str(buf_);
-    }
-    auto it = keys_.find(k);
+  // An object key: plain keys come from (and go into) the cache.
+  py::object Key(std::string_view plain) {
+    auto it = keys_.find(plain);
     if (it != keys_.end()) return it->second;
-    py::object o = Str(k);
+    py::object o = Str(plain);
     if (keys_.size() < 4096) {
-      key_store_.emplace_back(k);
+      key_store_.emplace_back(plain);
       keys_.emplace(std::string_view(key_store_.back()), o);
     }
     return o;
   }
-  py::object Object() {
+  // An object (p_ at its brace) without the members skip(key) names.
+  template <typename Skip>
+  py::object Object(const Skip& skip) {
     ++p_;
     py::dict d;
     Space();
@@ -327,12 +199,23 @@ class JsonToPython {
     while (true) {
       Space();
       if (p_ >= end_ || *p_ != '"') Fail();
-      py::object k = Key();
+      std::string_view plain;
+      const bool simple = PlainString(&plain);
+      const bool skipped = simple && skip(plain);
+      py::object k = skipped ? py::object() : simple ? Key(plain) : Str(EscapedString());
       Space();
       if (p_ >= end_ || *p_ != ':') Fail();
       ++p_;
-      py::object v = Value();
-      if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw py::error_already_set();
+      if (skipped) {
+        Space();
+        const size_t n =
+            SkipJsonValue(std::string_view(p_, static_cast<size_t>(end_ - p_)), 0);
+        if (n == std::string_view::npos) Fail();
+        p_ += n;
+      } else {
+        py::object v = Value();
+        if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw py::error_already_set();
+      }
       Space();
       if (p_ < end_ && *p_ == ',') {
         ++p_;
