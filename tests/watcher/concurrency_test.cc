@@ -105,8 +105,8 @@ class ConcurrencyTest : public testing::ProgramTest {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     return Lines(testing::ReadFile(loop.report));
   }
-  // A child lumo-db that is killed with SIGKILL after delay_ms.
-  void KillAfter(const std::vector<std::string>& args, int delay_ms) {
+  // A child lumo-db with its output to /dev/null.
+  pid_t SpawnQuiet(const std::vector<std::string>& args) {
     std::vector<std::string> argv_s = {testing::BinPath("lumo-db")};
     for (const auto& a : Args(args)) argv_s.push_back(a);
     std::vector<char*> argv;
@@ -120,6 +120,11 @@ class ConcurrencyTest : public testing::ProgramTest {
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
+    return pid;
+  }
+  // A child lumo-db that is killed with SIGKILL after delay_ms.
+  void KillAfter(const std::vector<std::string>& args, int delay_ms) {
+    pid_t pid = SpawnQuiet(args);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ::kill(pid, SIGKILL);
     int status = 0;
@@ -239,22 +244,7 @@ TEST_F(ConcurrencyTest, WritersWaitTheirTurnAndPastTheBoundNameTheHolder) {
 
   // Two writers at once: the second waits for the first, both succeed.
   std::vector<pid_t> pids;
-  for (const char* cmd : {"reindex", "reindex", "load"}) {
-    std::vector<std::string> argv_s = {testing::BinPath("lumo-db")};
-    for (const auto& a : Args({cmd})) argv_s.push_back(a);
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    pids.push_back(pid);
-  }
+  for (const char* cmd : {"reindex", "reindex", "load"}) pids.push_back(SpawnQuiet({cmd}));
   for (pid_t pid : pids) {
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
