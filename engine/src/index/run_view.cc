@@ -160,6 +160,25 @@ RunScanner::RunScanner(Index* index, const std::string& exp_name, const ReadPlan
 
 RunScanner::~RunScanner() = default;
 
+namespace {
+
+// The entries of one run (the keys under prefix, from where it stands),
+// copied into the view's reused buffers; names: only the info keys it wants.
+void TakeEntries(rocksdb::Iterator* it, const std::string& prefix, const ReadPlan* names,
+                 std::vector<RunView::Entry>* entries, size_t* n) {
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    rocksdb::Slice k = it->key();
+    std::string_view name(k.data() + prefix.size(), k.size() - prefix.size());
+    if (names != nullptr && !names->WantsInfo(name)) continue;
+    if (entries->size() <= *n) entries->emplace_back();
+    RunView::Entry& e = (*entries)[(*n)++];
+    e.name.assign(name);
+    Assign(&e.value, it->value());
+  }
+}
+
+}  // namespace
+
 void RunScanner::Collect(Family* f, const std::string& prefix, const ReadPlan* names,
                          std::vector<RunView::Entry>* entries, size_t* n) {
   *n = 0;
@@ -175,15 +194,7 @@ void RunScanner::Collect(Family* f, const std::string& prefix, const ReadPlan* n
     }
     it->Next();
   }
-  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    rocksdb::Slice k = it->key();
-    std::string_view name(k.data() + prefix.size(), k.size() - prefix.size());
-    if (names != nullptr && !names->WantsInfo(name)) continue;
-    if (entries->size() <= *n) entries->emplace_back();
-    RunView::Entry& e = (*entries)[(*n)++];
-    e.name.assign(name);
-    Assign(&e.value, it->value());
-  }
+  TakeEntries(it, prefix, names, entries, n);
   if (!it->status().ok() && status_.ok()) status_ = Index::FromRocks(it->status(), "scan index");
 }
 
@@ -240,15 +251,8 @@ void RunReader::Collect(rocksdb::Iterator* it, const std::string& prefix, const 
                         std::vector<RunView::Entry>* entries, size_t* n) {
   *n = 0;
   if (it == nullptr) return;
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    rocksdb::Slice k = it->key();
-    std::string_view name(k.data() + prefix.size(), k.size() - prefix.size());
-    if (names != nullptr && !names->WantsInfo(name)) continue;
-    if (entries->size() <= *n) entries->emplace_back();
-    RunView::Entry& e = (*entries)[(*n)++];
-    e.name.assign(name);
-    Assign(&e.value, it->value());
-  }
+  it->Seek(prefix);
+  TakeEntries(it, prefix, names, entries, n);
 }
 
 Status RunReader::Read(std::string_view exp, std::string_view test, RunView* view) {
