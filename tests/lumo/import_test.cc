@@ -812,5 +812,27 @@ TEST_F(LumoImportTest, ReindexKeepsImportedRuns) {
   EXPECT_EQ(Diff(home_expected, home_after), "");
 }
 
+// A re-import that updates a run renews its change-feed stamp: the run
+// appears after the old stamp, once, and the feed still holds one entry a run.
+TEST_F(LumoImportTest, ReimportRenewsOnlyTheUpdatedRunsStamp) {
+  std::unique_ptr<Watcher> w = OpenAndImportHome();
+  std::vector<RunName> runs;
+  int64_t latest = 0;
+  ASSERT_TRUE(w->changed_runs(0, &runs, &latest).ok());
+  EXPECT_EQ(runs.size(), kAllRuns.size());
+
+  AppendFile(Run("cifar10.resnet/261128.000.a2t/note.md"), "\nsecond line");
+  EXPECT_EQ(Import(w.get(), {home_}, cache_).updated, 1u);
+  int64_t newer = 0;
+  ASSERT_TRUE(w->changed_runs(latest, &runs, &newer).ok());
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].exp_name + "/" + runs[0].test_name, "cifar10.resnet/261128.000.a2t");
+  EXPECT_GT(newer, latest);
+  int64_t all_latest = 0;
+  ASSERT_TRUE(w->changed_runs(0, &runs, &all_latest).ok());
+  EXPECT_EQ(runs.size(), kAllRuns.size());
+  EXPECT_EQ(all_latest, newer);
+}
+
 }  // namespace
 }  // namespace lumodb

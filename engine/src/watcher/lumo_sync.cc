@@ -42,6 +42,7 @@ struct LumoSync::PreparedRun {
   bool unchanged = false;  // as last imported, or a lumo-db journal run
   bool existed = false;
   fbs::Status old_status = fbs::Status::Running;
+  int64_t old_changed_us = 0;  // the stored record's change-feed stamp
   bool had_start = false;
   fbs::RunRecordT rec;
   RunChanges changes;
@@ -81,6 +82,7 @@ void LumoSync::Prepare(PreparedRun* p, bool read) {
       const fbs::RunRecord* old = fbs::GetRunRecord(bytes);
       p->existed = true;
       p->old_status = old->status();
+      p->old_changed_us = old->changed_us();
       p->had_start = old->start() != nullptr;
       if (old->source() == nullptr || old->source()->str() != "lumo") {
         // A lumo-db run (it has a journal) in a tree lumo also writes: the
@@ -121,6 +123,7 @@ Status LumoSync::Commit(PreparedRun* p, ImportReport* report, rocksdb::WriteBatc
     if (report != nullptr) report->unchanged++;
     return Status::OK();
   }
+  p->rec.changed_us = p->old_changed_us;  // WriteRun replaces the stored stamp
   Status s = WriteRun(index_, roots_.timezone, p->rec, p->changes,
                       p->existed ? &p->old_status : nullptr, p->had_start, batch);
   if (!s.ok()) return s;

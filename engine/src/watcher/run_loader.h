@@ -50,8 +50,9 @@ std::string CanonicalJson(std::string_view text);
 // Puts a run's record and changes into batch, with every derived key
 // (fields, by_test, reruns, the metric history). previous_status: the
 // stored record's status, null for a run new to the index; had_start: the
-// stored record had one. An error (reading stored history) leaves batch as
-// it was.
+// stored record had one; rec.changed_us: the stored record's change-feed
+// stamp (0 for a new run), replaced by a new one. An error (reading stored
+// history) leaves batch as it was.
 Status WriteRun(Index* index, const std::string& timezone, fbs::RunRecordT& rec,
                 const RunChanges& changes, const fbs::Status* previous_status,
                 bool had_start, rocksdb::WriteBatch* batch);
