@@ -95,6 +95,8 @@ class Index {
   // in the fields family (the change feed): the wall clock in µs, but
   // always above every stamp the index holds.
   int64_t NextChangeStamp();
+  // The largest stamp of the change feed (0: none).
+  Status LatestChangeStamp(int64_t* stamp);
 
   static Status FromRocks(const rocksdb::Status& s, const std::string& what);
 
