@@ -141,10 +141,9 @@ class Watcher:
         return None if row is None else Experiment.from_cache(row)
 
     def _row(self, test_name, exp_name=None):
-        run = self._core.retrieve(test_name, exp_name or "")
-        if run is None:
-            return None
-        order, data = self._core.lumo_frame_of([(run["exp_name"], run["test_name"])])
+        # The engine finds the exp_name of a test_name alone (or says it is
+        # ambiguous); a run it does not have gives no row.
+        order, data = self._core.lumo_frame_of([(exp_name or "", test_name)])
         rows = _records(order, data)
         return rows[0] if rows else None
 
