@@ -2,10 +2,10 @@
 // arguments, releases the GIL, calls the engine and converts the result.
 // The Python package (engine/python/lumodb/) gives it lumo's API.
 //
-// Reads build Python objects straight from the engine's JSON text
-// (JsonToPython) and shape them as lumo's Watcher rows (LumoRow), column by
-// column, so that a DataFrame of 100,000 runs is made without a per-row
-// dict pass in Python.
+// Reads run the engine on a thread of its own (RowPipe) while this one
+// builds Python objects from the engine's JSON text (JsonToPython) and
+// shapes them as lumo's Watcher rows (LumoRows), column by column, so that
+// a DataFrame of 100,000 runs is made without a per-row pass in Python.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -16,15 +16,19 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "json_to_python.h"
+#include "lumo_rows.h"
 #include "lumodb/lumodb.h"
 #include "lumodb/version.h"
-#include "util/json_text.h"
+#include "row_pipe.h"
+#include "typed_columns.h"
 
 namespace py = pybind11;
 
@@ -49,454 +53,6 @@ namespace {
 void Check(const Status& s) {
   if (!s.ok()) Raise(s);
 }
-
-// ---------------------------------------------------------------------------
-// JSON text (as the engine writes it: valid, compact or not) to Python
-// objects. Object keys are interned through a small cache: rows share them.
-
-class JsonToPython {
- public:
-  py::object Parse(std::string_view text) {
-    p_ = text.data();
-    end_ = text.data() + text.size();
-    py::object v = Value();
-    Space();
-    if (p_ != end_) Fail();
-    return v;
-  }
-
-  // The top-level object of text without the members skip(key) names:
-  // their values are scanned past, never built.
-  template <typename Skip>
-  py::object ParseObjectSkipping(std::string_view text, const Skip& skip) {
-    p_ = text.data();
-    end_ = text.data() + text.size();
-    Space();
-    if (p_ >= end_ || *p_ != '{') return Parse(text);
-    py::object v = Object(skip);
-    Space();
-    if (p_ != end_) Fail();
-    return v;
-  }
-
- private:
-  [[noreturn]] void Fail() {
-    throw std::runtime_error("lumodb: malformed JSON from the engine");
-  }
-  void Space() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
-  }
-  py::object Value() {
-    Space();
-    if (p_ >= end_) Fail();
-    switch (*p_) {
-      case '{':
-        return Object([](std::string_view) { return false; });
-      case '[':
-        return Array();
-      case '"': {
-        std::string_view plain;
-        if (PlainString(&plain)) return Str(plain);
-        return Str(EscapedString());
-      }
-      case 't':
-        Literal("true");
-        return py::bool_(true);
-      case 'f':
-        Literal("false");
-        return py::bool_(false);
-      case 'n':
-        Literal("null");
-        return py::none();
-      default:
-        return Number();
-    }
-  }
-  static py::object Str(std::string_view v) {
-    PyObject* o = PyUnicode_DecodeUTF8(v.data(), static_cast<Py_ssize_t>(v.size()), "replace");
-    if (o == nullptr) throw py::error_already_set();
-    return py::reinterpret_steal<py::object>(o);
-  }
-  // A string without escapes, as a view of the text (p_ moves past it);
-  // false, p_ unmoved, when it has one.
-  bool PlainString(std::string_view* out) {
-    const char* q = p_ + 1;
-    while (q < end_ && *q != '"' && *q != '\\') ++q;
-    if (q >= end_ || *q != '"') return false;
-    *out = std::string_view(p_ + 1, static_cast<size_t>(q - p_ - 1));
-    p_ = q + 1;
-    return true;
-  }
-  void Literal(const char* word) {
-    size_t n = std::strlen(word);
-    if (static_cast<size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0) Fail();
-    p_ += n;
-  }
-  py::object Number() {
-    const char* start = p_;
-    bool is_float = false;
-    if (p_ < end_ && *p_ == '-') ++p_;
-    while (p_ < end_) {
-      char c = *p_;
-      if (c >= '0' && c <= '9') {
-        ++p_;
-      } else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-        is_float = true;
-        ++p_;
-      } else {
-        break;
-      }
-    }
-    if (p_ == start) Fail();
-    if (!is_float) {
-      int64_t v = 0;
-      auto r = std::from_chars(start, p_, v);
-      if (r.ec == std::errc() && r.ptr == p_) {
-        return py::reinterpret_steal<py::object>(PyLong_FromLongLong(v));
-      }
-      // Python ints are unbounded: big integers stay exact.
-      std::string num(start, p_);
-      PyObject* o = PyLong_FromString(num.c_str(), nullptr, 10);
-      if (o == nullptr) throw py::error_already_set();
-      return py::reinterpret_steal<py::object>(o);
-    }
-    double d = 0;
-    auto r = std::from_chars(start, p_, d);
-    if (r.ec != std::errc() && r.ec != std::errc::result_out_of_range) Fail();
-    return py::reinterpret_steal<py::object>(PyFloat_FromDouble(d));
-  }
-  // A string with escapes (p_ at its quote; moves past it), unescaped
-  // into buf_ by util/json_text, as the engine wrote it.
-  const std::string& EscapedString() {
-    const std::string_view rest(p_, static_cast<size_t>(end_ - p_));
-    const size_t end = SkipJsonValue(rest, 0);
-    buf_.clear();
-    if (end == std::string_view::npos || !UnescapeJsonString(rest.substr(0, end), &buf_)) Fail();
-    p_ += end;
-    return buf_;
-  }
-  // An object key: plain keys come from (and go into) the cache.
-  py::object Key(std::string_view plain) {
-    auto it = keys_.find(plain);
-    if (it != keys_.end()) return it->second;
-    py::object o = Str(plain);
-    if (keys_.size() < 4096) {
-      key_store_.emplace_back(plain);
-      keys_.emplace(std::string_view(key_store_.back()), o);
-    }
-    return o;
-  }
-  // An object (p_ at its brace) without the members skip(key) names.
-  template <typename Skip>
-  py::object Object(const Skip& skip) {
-    ++p_;
-    py::dict d;
-    Space();
-    if (p_ < end_ && *p_ == '}') {
-      ++p_;
-      return std::move(d);
-    }
-    while (true) {
-      Space();
-      if (p_ >= end_ || *p_ != '"') Fail();
-      std::string_view plain;
-      const bool simple = PlainString(&plain);
-      const bool skipped = simple && skip(plain);
-      py::object k = skipped ? py::object() : simple ? Key(plain) : Str(EscapedString());
-      Space();
-      if (p_ >= end_ || *p_ != ':') Fail();
-      ++p_;
-      if (skipped) {
-        Space();
-        const size_t n =
-            SkipJsonValue(std::string_view(p_, static_cast<size_t>(end_ - p_)), 0);
-        if (n == std::string_view::npos) Fail();
-        p_ += n;
-      } else {
-        py::object v = Value();
-        if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw py::error_already_set();
-      }
-      Space();
-      if (p_ < end_ && *p_ == ',') {
-        ++p_;
-        continue;
-      }
-      if (p_ < end_ && *p_ == '}') {
-        ++p_;
-        return std::move(d);
-      }
-      Fail();
-    }
-  }
-  py::object Array() {
-    ++p_;
-    py::list l;
-    Space();
-    if (p_ < end_ && *p_ == ']') {
-      ++p_;
-      return std::move(l);
-    }
-    while (true) {
-      py::object v = Value();
-      if (PyList_Append(l.ptr(), v.ptr()) != 0) throw py::error_already_set();
-      Space();
-      if (p_ < end_ && *p_ == ',') {
-        ++p_;
-        continue;
-      }
-      if (p_ < end_ && *p_ == ']') {
-        ++p_;
-        return std::move(l);
-      }
-      Fail();
-    }
-  }
-
-  const char* p_ = nullptr;
-  const char* end_ = nullptr;
-  std::string buf_;
-  std::deque<std::string> key_store_;  // what the views in keys_ point at
-  std::unordered_map<std::string_view, py::object> keys_;
-};
-
-// ---------------------------------------------------------------------------
-// A run as lumo's Watcher().load() shows it (../shared/LUMO.md): one
-// column per info key, text key and metrics, lumo's raw values where an
-// imported run kept them (the engine's "info"), else the engine's facts in
-// lumo's shapes.
-
-// lumo's columns in the order lumo's own frame has them; any other key
-// (a user's dump_info key, a text key) comes after, in order of appearance.
-const char* const kLumoColumns[] = {"exp_name", "test_name", "paths",    "note",  "info_dir",
-                                    "pinfo",    "params",    "lock",     "roots", "hooks",
-                                    "progress", "exception", "execute",  "tags",  "git",
-                                    "summary",  "metrics",   "rerun"};
-
-// Keys of the engine's JSON that are lumo-db's own, not lumo columns.
-bool EngineOnlyKey(std::string_view k) {
-  return k == "blob_dir" || k == "cache_dir" || k == "info" || k == "journal" ||
-         k == "metrics_detail" || k == "status" || k == "text" || k == "lumodb_version" ||
-         k == "hook_errors" || k == "lumo_markers" || k == "metric_other";  // importer bookkeeping
-}
-
-class LumoRows {
- public:
-  LumoRows() {
-    for (const char* c : kLumoColumns) Column(c);
-  }
-
-  // Adds the run (the engine's whole-run JSON with raw values).
-  void Add(std::string_view run_json) {
-    // lumo-db's own keys are not lumo columns: never built.
-    py::object parsed = parser_.ParseObjectSkipping(run_json, [](std::string_view k) {
-      return k != "info" && k != "text" && k != "journal" && EngineOnlyKey(k);
-    });
-    if (!PyDict_Check(parsed.ptr())) throw std::runtime_error("lumodb: a run is not an object");
-    PyObject* run = parsed.ptr();
-    Begin();
-    PyObject* raw = PyDict_GetItemString(run, "info");  // borrowed, may be null
-    if (raw != nullptr && !PyDict_Check(raw)) raw = nullptr;
-    bool native = true;
-    if (PyObject* journal = PyDict_GetItemString(run, "journal"); journal && PyDict_Check(journal)) {
-      PyObject* source = PyDict_GetItemString(journal, "source");
-      native = !(source && PyUnicode_Check(source) && PyUnicode_CompareWithASCIIString(source, "lumo") == 0);
-    }
-    auto item = [&](const char* k) -> PyObject* { return PyDict_GetItemString(run, k); };
-    if (PyObject* v = item("exp_name")) Set("exp_name", v);
-    if (PyObject* v = item("test_name")) Set("test_name", v);
-    Set("paths", py::dict().ptr());
-    PyObject* note = item("note");
-    Set("note", note ? note : empty_.ptr());
-    if (PyObject* v = item("info_dir")) Set("info_dir", v);
-    Py_ssize_t pos = 0;
-    PyObject *k, *v;
-    while (PyDict_Next(run, &pos, &k, &v)) {
-      std::string_view key = View(k);
-      if (EngineOnlyKey(key) || key == "exp_name" || key == "test_name" || key == "note" ||
-          key == "info_dir") {
-        continue;
-      }
-      PyObject* r = raw ? PyDict_GetItem(raw, k) : nullptr;
-      if (r != nullptr) {
-        Set(key, r);
-      } else if (native && (key == "progress" || key == "pinfo" || key == "rerun")) {
-        Set(key, NativeShape(std::string(key), py::reinterpret_borrow<py::object>(v),
-                             py::reinterpret_borrow<py::dict>(run))
-                     .ptr());
-      } else if (key == "rerun" && PyDict_Check(v)) {
-        Set(key, WithoutReruns(py::reinterpret_borrow<py::dict>(v)).ptr());
-      } else {
-        Set(key, v);
-      }
-    }
-    // Raw values of keys the engine does not print at the top level.
-    if (raw != nullptr) {
-      pos = 0;
-      while (PyDict_Next(raw, &pos, &k, &v)) {
-        std::string_view key = View(k);
-        if (key == "exp_name" || key == "test_name" || IsSet(key)) continue;
-        Set(key, v);
-      }
-    }
-    if (PyObject* text = item("text"); text && PyDict_Check(text)) {
-      pos = 0;
-      while (PyDict_Next(text, &pos, &k, &v)) Set(View(k), v);
-    }
-    End();
-  }
-
-  size_t rows() const { return rows_; }
-
-  // {column: list of cells} and the column order; cells a run lacks are NaN
-  // (as pandas makes them from lumo's dict rows).
-  py::tuple Take() {
-    py::dict data;
-    py::list order;
-    // lumo's columns in lumo's order, then the others by name, so that a
-    // frame's columns do not depend on which run came first.
-    const size_t n_lumo = sizeof(kLumoColumns) / sizeof(kLumoColumns[0]);
-    std::vector<size_t> others;
-    for (size_t i = 0; i < names_.size(); ++i) {
-      // lumo's optional columns appear only when some run has them.
-      if (filled_[i] == 0 && i >= 5) continue;
-      if (i >= n_lumo) {
-        others.push_back(i);
-        continue;
-      }
-      order.append(names_[i]);
-      data[names_[i]] = cols_[i];
-    }
-    std::sort(others.begin(), others.end(),
-              [&](size_t a, size_t b) { return View(names_[a].ptr()) < View(names_[b].ptr()); });
-    for (size_t i : others) {
-      order.append(names_[i]);
-      data[names_[i]] = cols_[i];
-    }
-    return py::make_tuple(order, data);
-  }
-
- private:
-  static std::string_view View(PyObject* str) {
-    Py_ssize_t n = 0;
-    const char* p = PyUnicode_Check(str) ? PyUnicode_AsUTF8AndSize(str, &n) : nullptr;
-    if (p == nullptr) {
-      PyErr_Clear();
-      return std::string_view();
-    }
-    return std::string_view(p, static_cast<size_t>(n));
-  }
-  size_t Column(std::string_view name) {
-    auto it = index_.find(name);
-    if (it != index_.end()) return it->second;
-    size_t i = names_.size();
-    names_.push_back(py::reinterpret_steal<py::str>(
-        PyUnicode_DecodeUTF8(name.data(), static_cast<Py_ssize_t>(name.size()), "replace")));
-    py::list col;
-    for (size_t r = 0; r < rows_; ++r) col.append(nan_);
-    cols_.push_back(col);
-    filled_.push_back(0);
-    set_.push_back(false);
-    index_.emplace(View(names_.back().ptr()), i);  // the str keeps the bytes
-    return i;
-  }
-  void Begin() { std::fill(set_.begin(), set_.end(), false); }
-  bool IsSet(std::string_view key) {
-    auto it = index_.find(key);
-    return it != index_.end() && set_[it->second];
-  }
-  void Set(std::string_view key, PyObject* value) {
-    size_t i = Column(key);
-    PyObject* col = cols_[i].ptr();
-    if (set_[i]) {
-      Py_INCREF(value);
-      PyList_SetItem(col, static_cast<Py_ssize_t>(rows_), value);  // steals
-      return;
-    }
-    if (PyList_Append(col, value) != 0) throw py::error_already_set();
-    set_[i] = true;
-    filled_[i]++;
-  }
-  void End() {
-    for (size_t i = 0; i < cols_.size(); ++i) {
-      if (!set_[i] && PyList_Append(cols_[i].ptr(), nan_.ptr()) != 0) throw py::error_already_set();
-    }
-    ++rows_;
-  }
-
-  static py::object WithoutReruns(py::dict rerun) {
-    if (!rerun.contains("reruns")) return std::move(rerun);
-    py::dict out;
-    for (auto item : rerun) {
-      if (py::str(item.first).cast<std::string>() != "reruns") out[item.first] = item.second;
-    }
-    return std::move(out);
-  }
-
-  // A lumo-db run's facts in the shapes lumo writes them.
-  py::object NativeShape(const std::string& key, py::object value, const py::dict& run) {
-    if (key == "progress" && py::isinstance<py::dict>(value)) {
-      py::dict p = value.cast<py::dict>();
-      auto get = [&](const char* k, py::object fallback) -> py::object {
-        return p.contains(k) ? py::object(p[k]) : fallback;
-      };
-      py::dict out;
-      if (p.contains("start")) out["start"] = p["start"];
-      out["ratio"] = get("ratio", py::float_(0.0));
-      out["last_edit_time"] = get("last_edit_time", get("end", get("start", py::none())));
-      out["update_from"] = get("update_from", py::none());
-      if (p.contains("end")) out["end"] = p["end"];
-      if (p.contains("end_code")) out["end_code"] = p["end_code"];
-      return std::move(out);
-    }
-    if (key == "pinfo" && py::isinstance<py::dict>(value)) {
-      py::dict p = value.cast<py::dict>();
-      py::dict obj;
-      for (auto item : p) obj[item.first] = item.second;
-      if (run.contains("execute") && py::isinstance<py::dict>(run["execute"])) {
-        py::dict e = run["execute"].cast<py::dict>();
-        py::list argv;
-        if (e.contains("exec_bin")) argv.append(e["exec_bin"]);
-        if (e.contains("exec_argv")) {
-          for (auto a : e["exec_argv"]) argv.append(a);
-        }
-        obj["argv"] = argv;
-      }
-      py::dict out;
-      out["pid"] = p.contains("pid") ? py::object(p["pid"]) : py::object(py::none());
-      out["obj"] = obj;
-      return std::move(out);
-    }
-    if (key == "rerun" && py::isinstance<py::dict>(value)) {
-      // lumo's two directions: {"from", "repeat"} on the rerun and
-      // {"rerun_at": {new: true}} on the run it came from.
-      py::dict r = value.cast<py::dict>();
-      py::dict out = WithoutReruns(r).cast<py::dict>();
-      if (r.contains("reruns") && py::len(r["reruns"]) > 0) {
-        py::dict at;
-        for (auto t : r["reruns"]) {
-          if (py::isinstance<py::dict>(t) && t.cast<py::dict>().contains("test_name")) {
-            at[t["test_name"]] = py::bool_(true);
-          } else if (py::isinstance<py::str>(t)) {
-            at[t] = py::bool_(true);
-          }
-        }
-        out["rerun_at"] = at;
-      }
-      return std::move(out);
-    }
-    return value;
-  }
-
-  JsonToPython parser_;
-  std::vector<py::str> names_;
-  std::vector<py::list> cols_;
-  std::vector<size_t> filled_;
-  std::vector<bool> set_;
-  std::unordered_map<std::string_view, size_t> index_;
-  size_t rows_ = 0;
-  py::float_ nan_ = py::float_(std::nan(""));
-  py::str empty_ = py::str("");
-};
 
 // While a read builds millions of dicts and lists, the cyclic garbage
 // collector would scan them again and again (none of them is garbage):
@@ -768,12 +324,7 @@ class PyWatcher {
 
   py::dict Load() {
     LoadStats st;
-    Status s;
-    {
-      py::gil_scoped_release nogil;
-      s = w_->load(&st);
-    }
-    Check(s);
+    Check(Engine([&] { return w_->load(&st); }));
     py::dict d;
     d["markers"] = st.markers;
     d["runs_read"] = st.runs_read;
@@ -785,15 +336,11 @@ class PyWatcher {
 
   void Import(const std::vector<std::string>& paths) {
     ImportReport report;
-    Status s;
-    {
-      py::gil_scoped_release nogil;
-      s = w_->import_lumo(paths, "", &report);
-    }
-    Check(s);
+    Check(Engine([&] { return w_->import_lumo(paths, "", &report); }));
   }
 
-  // lumo's frame of the runs a query selects: (columns, {column: cells}).
+  // lumo's frame of the runs a query selects: (columns, cells), cells an
+  // object array of columns x rows.
   py::tuple LumoFrame(const std::vector<std::string>& filters, const std::string& exp_name,
                       const std::string& status, const std::string& sort, size_t limit) {
     Query q = QueryFrom(filters, exp_name, status, sort, limit, 0);
@@ -801,13 +348,7 @@ class PyWatcher {
     ro.raw = true;
     GcPause pause;
     LumoRows rows;
-    // The engine streams rows under the GIL held: each becomes Python
-    // objects at once (no copy of all runs as text).
-    Status s = w_->read(q, ro, [&](const RunRow& row) {
-      rows.Add(row.json());
-      return Status::OK();
-    });
-    Check(s);
+    Stream(q, ro, AppendJson, [&](std::string_view json) { rows.Add(json); });
     return rows.Take();
   }
 
@@ -817,11 +358,7 @@ class PyWatcher {
     LumoRows rows;
     std::string json;
     for (const auto& [exp, test] : runs) {
-      Status s;
-      {
-        py::gil_scoped_release nogil;
-        s = w_->retrieve(test, exp, &json, nullptr, true);
-      }
+      Status s = Engine([&] { return w_->retrieve(test, exp, &json, nullptr, true); });
       if (s.IsNotFound()) continue;
       Check(s);
       rows.Add(json);
@@ -840,11 +377,7 @@ class PyWatcher {
     GcPause pause;
     JsonToPython parser;
     py::list out;
-    Status s = w_->read(q, ro, [&](const RunRow& row) {
-      out.append(parser.Parse(row.json()));
-      return Status::OK();
-    });
-    Check(s);
+    Stream(q, ro, AppendJson, [&](std::string_view json) { out.append(parser.Parse(json)); });
     return out;
   }
 
@@ -861,67 +394,27 @@ class PyWatcher {
     const bool want_test =
         std::find(columns.begin(), columns.end(), "test_name") == columns.end();
     GcPause pause;
-    py::list exps, tests;
-    std::vector<py::list> cells(columns.size());
-    JsonToPython parser;
-    Status s = w_->read(q, ro, [&](const RunRow& row) {
-      if (want_exp) exps.append(py::str(row.exp_name()));
-      if (want_test) tests.append(py::str(row.test_name()));
-      for (size_t i = 0; i < columns.size(); ++i) {
-        FieldValue v = row.column(i);
-        py::object cell;
-        switch (v.type) {
-          case FieldValue::Type::kAbsent:
-          case FieldValue::Type::kNull:
-            cell = py::none();
-            break;
-          case FieldValue::Type::kBool:
-            cell = py::bool_(v.boolean);
-            break;
-          case FieldValue::Type::kInt:
-            cell = py::int_(v.integer);
-            break;
-          case FieldValue::Type::kDouble:
-            cell = py::float_(v.number);
-            break;
-          case FieldValue::Type::kString:
-            cell = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
-                v.text.data(), static_cast<Py_ssize_t>(v.text.size()), "replace"));
-            break;
-          case FieldValue::Type::kJson:
-            cell = parser.Parse(v.text);
-            break;
-        }
-        cells[i].append(cell);
-      }
-      return Status::OK();
-    });
-    Check(s);
+    TypedColumns table(columns.size() + want_exp + want_test);
+    const size_t n = columns.size();
+    auto encode = [n, want_exp, want_test](const RunRow& row, std::string* out) {
+      if (want_exp) TypedColumns::Encode(FieldValue{FieldValue::Type::kString, false, 0, 0,
+                                                    row.exp_name()}, out);
+      if (want_test) TypedColumns::Encode(FieldValue{FieldValue::Type::kString, false, 0, 0,
+                                                     row.test_name()}, out);
+      for (size_t i = 0; i < n; ++i) TypedColumns::Encode(row.column(i), out);
+    };
+    Stream(q, ro, encode, [&](std::string_view row) { table.Add(row); });
     py::list order;
-    py::dict data;
-    if (want_exp) {
-      order.append("exp_name");
-      data["exp_name"] = exps;
-    }
-    if (want_test) {
-      order.append("test_name");
-      data["test_name"] = tests;
-    }
-    for (size_t i = 0; i < columns.size(); ++i) {
-      order.append(columns[i]);
-      data[py::str(columns[i])] = cells[i];
-    }
-    return py::make_tuple(order, data);
+    if (want_exp) order.append("exp_name");
+    if (want_test) order.append("test_name");
+    for (const auto& c : columns) order.append(c);
+    return py::make_tuple(order, table.Take(order));
   }
 
   py::object Retrieve(const std::string& test_name, const std::string& exp_name, bool raw) {
     std::string json;
     std::vector<std::string> candidates;
-    Status s;
-    {
-      py::gil_scoped_release nogil;
-      s = w_->retrieve(test_name, exp_name, &json, &candidates, raw);
-    }
+    Status s = Engine([&] { return w_->retrieve(test_name, exp_name, &json, &candidates, raw); });
     if (s.IsNotFound()) return py::none();
     Check(s);
     JsonToPython parser;
@@ -931,12 +424,7 @@ class PyWatcher {
   py::tuple Changed(int64_t after) {
     std::vector<RunName> runs;
     int64_t latest = after;
-    Status s;
-    {
-      py::gil_scoped_release nogil;
-      s = w_->changed_runs(after, &runs, &latest);
-    }
-    Check(s);
+    Check(Engine([&] { return w_->changed_runs(after, &runs, &latest); }));
     py::list out;
     for (const auto& r : runs) out.append(py::make_tuple(r.exp_name, r.test_name));
     return py::make_tuple(out, latest);
@@ -949,12 +437,7 @@ class PyWatcher {
     req.keys = keys;
     req.points = points;
     std::vector<MetricSeries> out;
-    Status s;
-    {
-      py::gil_scoped_release nogil;
-      s = w_->metric_series(req, &out);
-    }
-    Check(s);
+    Check(Engine([&] { return w_->metric_series(req, &out); }));
     py::list result;
     for (auto& m : out) {
       py::dict d;
@@ -971,12 +454,64 @@ class PyWatcher {
     return result;
   }
 
-  uint64_t Sequence() const { return w_->sequence(); }
+  uint64_t Sequence() {
+    uint64_t seq = 0;
+    Engine([&] {
+      seq = w_->sequence();
+      return Status::OK();
+    });
+    return seq;
+  }
   std::string DbPath() const { return w_->db_path(); }
   py::dict RootsOf() const { return RootsDict(roots_); }
 
  private:
+  static void AppendJson(const RunRow& row, std::string* out) { row.AppendJson(out); }
+
+  // Calls f on the engine with the GIL released and the engine to itself:
+  // Python threads may share a Watcher, the engine's Watcher is one
+  // thread's at a time. The GIL goes first, so that a thread holding the
+  // engine never waits for a thread holding the GIL.
+  template <typename F>
+  Status Engine(F&& f) {
+    py::gil_scoped_release nogil;
+    std::lock_guard<std::mutex> lock(engine_);
+    return f();
+  }
+
+  // A read through a RowPipe: take(row bytes) runs here, under the GIL,
+  // while the engine reads the next rows on its own thread.
+  template <typename Take>
+  void Stream(const Query& q, const ReadOptions& ro, RowPipe::Encode encode, Take&& take) {
+    std::unique_lock<std::mutex> lock(engine_, std::defer_lock);
+    {
+      py::gil_scoped_release nogil;
+      lock.lock();
+    }
+    RowPipe pipe(w_.get(), q, ro, std::move(encode));
+    std::string bytes;
+    while (true) {
+      bool more = false;
+      {
+        py::gil_scoped_release nogil;
+        more = pipe.Next(&bytes);
+      }
+      if (!more) break;
+      RowChunk chunk(std::move(bytes));
+      std::string_view row;
+      while (chunk.Next(&row)) take(row);
+      pipe.Recycle(chunk.Release());
+    }
+    Status s;
+    {
+      py::gil_scoped_release nogil;
+      s = pipe.Finish();
+    }
+    Check(s);
+  }
+
   std::unique_ptr<Watcher> w_;
+  std::mutex engine_;
   Roots roots_;
 };
 

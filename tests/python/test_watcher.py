@@ -135,3 +135,61 @@ def test_a_frame_from_a_fresh_process_equals_the_incremental_one(roots, watcher)
     incremental = w.load()
     fresh = watcher().load()
     pd.testing.assert_frame_equal(incremental.reset_index(drop=True), fresh)
+
+
+def test_cells_are_each_runs_own(roots, watcher):
+    # Equal strings may be one object (they cannot change); equal dicts and
+    # lists never are: changing one run's cell leaves the others as read.
+    for _ in range(3):
+        with lumodb.Experiment("py.own", roots=roots) as exp:
+            exp.dump_info("params", {"lr": 0.1, "layers": [64, 64]})
+    df = watcher().load()
+    df["params"].iloc[0]["lr"] = 99
+    df["params"].iloc[0]["layers"].append(32)
+    assert [p["lr"] for p in df["params"]] == [99, 0.1, 0.1]
+    assert [p["layers"] for p in df["params"]] == [[64, 64, 32], [64, 64], [64, 64]]
+    assert len({id(p) for p in df["paths"]}) == 3
+
+
+def test_a_trainer_thread_logs_while_another_thread_reads(roots, watcher):
+    # The read runs the engine on a thread of its own and waits for its rows
+    # without the GIL: a trainer thread's dump_metric goes on meanwhile. The
+    # interpreter's forced switches are put off, so the trainer runs only
+    # when the reader lets the GIL go: with the GIL held for the whole read,
+    # no read would see the trainer move.
+    import sys
+    import threading
+    import time
+    for i in range(300):
+        with lumodb.Experiment("py.many", roots=roots) as exp:
+            exp.dump_info("params", {"lr": i / 1000, "note": "x" * 200})
+    w = watcher()
+    w.load()
+    trainer = lumodb.Experiment("py.trainer", roots=roots)
+    trainer.start()
+    count = [0]
+    stop = threading.Event()
+
+    def log():
+        while not stop.is_set():
+            trainer.dump_metric("loss", 0.5, cmp="min")
+            count[0] += 1
+            time.sleep(0)  # lets the GIL go
+
+    interval = sys.getswitchinterval()
+    t = threading.Thread(target=log)
+    t.start()
+    sys.setswitchinterval(60)
+    try:
+        moved = 0
+        for _ in range(20):
+            before = count[0]
+            order, cells = w._core.lumo_frame()
+            moved += count[0] > before
+            assert cells.shape == (len(order), 300)
+    finally:
+        sys.setswitchinterval(interval)
+        stop.set()
+        t.join()
+        trainer.end()
+    assert moved >= 10, moved

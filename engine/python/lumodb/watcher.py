@@ -75,39 +75,49 @@ class Watcher:
         order, data = self._core.lumo_frame()
         self._df = _frame(order, data)
         self._latest = latest
-        self._index()
+        self._pos = None  # made by the first reload that needs it
         return self._df
 
     def _index(self):
+        import gc
         df = self._df
-        self._pos = {(e, t): i for i, (e, t) in enumerate(zip(df["exp_name"], df["test_name"]))}
+        # 100,000 new tuples would start a collection over every cell.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._pos = {(e, t): i for i, (e, t) in enumerate(zip(df["exp_name"], df["test_name"]))}
+        finally:
+            if enabled:
+                gc.enable()
 
     def _update(self, runs):
         import pandas as pd
-        order, data = self._core.lumo_frame_of(list(runs))
-        n = len(data["exp_name"])
+        order, cells = self._core.lumo_frame_of(list(runs))
+        at = {c: k for k, c in enumerate(order)}
+        n = cells.shape[1]
         df = self._df
+        if self._pos is None:
+            self._index()
         new_rows = []
         for j in range(n):
-            key = (data["exp_name"][j], data["test_name"][j])
+            key = (cells[0, j], cells[1, j])
             i = self._pos.get(key)
             if i is None:
                 new_rows.append(j)
                 continue
-            for col in order:
-                cell = data[col][j]
+            for k, col in enumerate(order):
                 if col not in df.columns:
                     df[col] = [math.nan] * len(df)
-                df.iat[i, df.columns.get_loc(col)] = cell
+                df.iat[i, df.columns.get_loc(col)] = cells[k, j]
             # Columns this run no longer has (rare) become NaN.
             for col in df.columns:
-                if col not in data:
+                if col not in at:
                     df.iat[i, df.columns.get_loc(col)] = math.nan
         if list(df.columns) != _column_order(df.columns):
             df = df[_column_order(df.columns)]
             self._df = df
         if new_rows:
-            added = pd.DataFrame({c: [data[c][j] for j in new_rows] for c in order}, columns=order)
+            added = _frame(order, cells[:, new_rows])
             df = pd.concat([df, added], ignore_index=True)
             df = df[_column_order(df.columns)]
             df = df.sort_values(["exp_name", "test_name"], kind="stable").reset_index(drop=True)
@@ -182,25 +192,27 @@ def _column_order(columns):
 
 
 def _frame(order, data):
-    import gc
+    """A DataFrame of (order, data) as _core gives them: data a dict of
+    typed columns (pandas infers their dtypes) or lumo's cells, an object
+    array of columns x rows, which becomes the frame's one block as it is."""
     import pandas as pd
-    # pandas copies the cells into object arrays: no garbage to look for.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    if isinstance(data, dict):
         return pd.DataFrame(data, columns=order)
-    finally:
-        if enabled:
-            gc.enable()
+    return pd.DataFrame(data.T, columns=order, copy=False)
 
 
 def _records(order, data):
-    n = len(data[order[0]]) if order else 0
+    if isinstance(data, dict):
+        n = len(data[order[0]]) if order else 0
+        columns = [data[c] for c in order]
+    else:
+        n = data.shape[1]
+        columns = list(data)
     rows = []
     for j in range(n):
         row = {}
-        for c in order:
-            v = data[c][j]
+        for c, column in zip(order, columns):
+            v = column[j]
             if isinstance(v, float) and math.isnan(v):
                 continue
             row[c] = v
