@@ -341,14 +341,17 @@ class PyWatcher {
 
   // lumo's frame of the runs a query selects: (columns, cells), cells an
   // object array of columns x rows.
+  // meanwhile (when not None) is called once the engine has begun reading:
+  // the caller's own slow start (importing pandas) overlaps the read.
   py::tuple LumoFrame(const std::vector<std::string>& filters, const std::string& exp_name,
-                      const std::string& status, const std::string& sort, size_t limit) {
+                      const std::string& status, const std::string& sort, size_t limit,
+                      const py::object& meanwhile) {
     Query q = QueryFrom(filters, exp_name, status, sort, limit, 0);
     ReadOptions ro;
     ro.raw = true;
     GcPause pause;
     LumoRows rows;
-    Stream(q, ro, AppendJson, [&](std::string_view json) { rows.Add(json); });
+    Stream(q, ro, AppendJson, meanwhile, [&](std::string_view json) { rows.Add(json); });
     return rows.Take();
   }
 
@@ -377,7 +380,8 @@ class PyWatcher {
     GcPause pause;
     JsonToPython parser;
     py::list out;
-    Stream(q, ro, AppendJson, [&](std::string_view json) { out.append(parser.Parse(json)); });
+    Stream(q, ro, AppendJson, py::none(),
+           [&](std::string_view json) { out.append(parser.Parse(json)); });
     return out;
   }
 
@@ -385,7 +389,7 @@ class PyWatcher {
   // cells}), exp_name and test_name first unless asked for.
   py::tuple Table(const std::vector<std::string>& filters, const std::string& exp_name,
                   const std::string& status, const std::string& sort, size_t limit, size_t offset,
-                  const std::vector<std::string>& columns) {
+                  const std::vector<std::string>& columns, const py::object& meanwhile) {
     Query q = QueryFrom(filters, exp_name, status, sort, limit, offset);
     ReadOptions ro;
     ro.columns = columns;
@@ -403,7 +407,7 @@ class PyWatcher {
                                                      row.test_name()}, out);
       for (size_t i = 0; i < n; ++i) TypedColumns::Encode(row.column(i), out);
     };
-    Stream(q, ro, encode, [&](std::string_view row) { table.Add(row); });
+    Stream(q, ro, encode, meanwhile, [&](std::string_view row) { table.Add(row); });
     py::list order;
     if (want_exp) order.append("exp_name");
     if (want_test) order.append("test_name");
@@ -480,15 +484,18 @@ class PyWatcher {
   }
 
   // A read through a RowPipe: take(row bytes) runs here, under the GIL,
-  // while the engine reads the next rows on its own thread.
+  // while the engine reads the next rows on its own thread; meanwhile()
+  // first, when given, while the engine reads ahead.
   template <typename Take>
-  void Stream(const Query& q, const ReadOptions& ro, RowPipe::Encode encode, Take&& take) {
+  void Stream(const Query& q, const ReadOptions& ro, RowPipe::Encode encode,
+              const py::object& meanwhile, Take&& take) {
     std::unique_lock<std::mutex> lock(engine_, std::defer_lock);
     {
       py::gil_scoped_release nogil;
       lock.lock();
     }
     RowPipe pipe(w_.get(), q, ro, std::move(encode));
+    if (!meanwhile.is_none()) meanwhile();
     std::string bytes;
     while (true) {
       bool more = false;
@@ -567,7 +574,7 @@ PYBIND11_MODULE(_core, m) {
       .def("import_lumo", &PyWatcher::Import)
       .def("lumo_frame", &PyWatcher::LumoFrame, py::arg("filters") = std::vector<std::string>(),
            py::arg("exp_name") = "", py::arg("status") = "", py::arg("sort") = "",
-           py::arg("limit") = 0)
+           py::arg("limit") = 0, py::arg("meanwhile") = py::none())
       .def("lumo_frame_of", &PyWatcher::LumoFrameOf)
       .def("rows", &PyWatcher::Rows, py::arg("filters") = std::vector<std::string>(),
            py::arg("exp_name") = "", py::arg("status") = "", py::arg("sort") = "",
@@ -576,7 +583,7 @@ PYBIND11_MODULE(_core, m) {
       .def("table", &PyWatcher::Table, py::arg("filters") = std::vector<std::string>(),
            py::arg("exp_name") = "", py::arg("status") = "", py::arg("sort") = "",
            py::arg("limit") = 0, py::arg("offset") = 0,
-           py::arg("columns") = std::vector<std::string>())
+           py::arg("columns") = std::vector<std::string>(), py::arg("meanwhile") = py::none())
       .def("retrieve", &PyWatcher::Retrieve, py::arg("test_name"), py::arg("exp_name") = "",
            py::arg("raw") = false)
       .def("changed", &PyWatcher::Changed)

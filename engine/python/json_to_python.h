@@ -46,6 +46,18 @@ class JsonToPython {
     return v;
   }
 
+  // A string value through a direct-mapped cache: a short value seen
+  // before (in this run or an earlier one) is the same object again; a new
+  // one takes its slot.
+  py::object Text(std::string_view v) {
+    if (v.size() > kSharedMax) return Str(v);
+    Slot& slot = slots_[std::hash<std::string_view>()(v) & (kSlots - 1)];
+    if (slot.object && slot.text == v) return slot.object;
+    slot.object = Str(v);
+    slot.text.assign(v.data(), v.size());
+    return slot.object;
+  }
+
  private:
   [[noreturn]] void Fail() {
     throw std::runtime_error("lumodb: malformed JSON from the engine");
@@ -63,7 +75,7 @@ class JsonToPython {
         return Array();
       case '"': {
         std::string_view plain;
-        if (PlainString(&plain)) return Shared(plain);
+        if (PlainString(&plain)) return Text(plain);
         return Str(EscapedString());
       }
       case 't':
@@ -78,17 +90,6 @@ class JsonToPython {
       default:
         return Number();
     }
-  }
-  // A string value through a direct-mapped cache: a short value seen
-  // before (in this run or an earlier one) is the same object again; a new
-  // one takes its slot.
-  py::object Shared(std::string_view v) {
-    if (v.size() > kSharedMax) return Str(v);
-    Slot& slot = slots_[std::hash<std::string_view>()(v) & (kSlots - 1)];
-    if (slot.object && slot.text == v) return slot.object;
-    slot.object = Str(v);
-    slot.text.assign(v.data(), v.size());
-    return slot.object;
   }
   static py::object Str(std::string_view v) {
     PyObject* o = PyUnicode_DecodeUTF8(v.data(), static_cast<Py_ssize_t>(v.size()), "replace");

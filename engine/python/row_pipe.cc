@@ -6,10 +6,11 @@
 namespace lumodb::python {
 namespace {
 
-// A chunk goes to the queue past this size; the queue holds a few, so the
-// reader runs at most about a megabyte ahead.
+// A chunk goes to the queue past this size. The reader runs at most 32 MiB
+// ahead: enough to read on while the caller does something else first
+// (imports pandas), little beside the Python objects made of the rows.
 constexpr size_t kChunkBytes = 256 * 1024;
-constexpr size_t kQueuedChunks = 4;
+constexpr size_t kQueuedChunks = 128;
 
 }  // namespace
 
@@ -88,7 +89,7 @@ bool RowPipe::Next(std::string* chunk) {
 
 void RowPipe::Recycle(std::string chunk) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (spare_.size() < kQueuedChunks) spare_.push_back(std::move(chunk));
+  if (spare_.size() < 4) spare_.push_back(std::move(chunk));
 }
 
 Status RowPipe::Finish() {

@@ -1,6 +1,9 @@
 #include "typed_columns.h"
 
+#include <pybind11/numpy.h>
+
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -48,11 +51,49 @@ void TypedColumns::Encode(const FieldValue& v, std::string* out) {
   }
 }
 
+void TypedColumns::ToObjects(Column* c) {
+  c->numeric = false;
+  for (size_t i = 0; i < c->numbers.size(); ++i) {
+    PyObject* cell = c->absent[i] ? Py_NewRef(Py_None)
+                     : c->all_int  ? PyLong_FromLongLong(c->ints[i])
+                                   : PyFloat_FromDouble(c->numbers[i]);
+    if (cell == nullptr) throw py::error_already_set();
+    const int rc = PyList_Append(c->objects.ptr(), cell);
+    Py_DECREF(cell);
+    if (rc != 0) throw py::error_already_set();
+  }
+  c->numbers.clear();
+  c->ints.clear();
+  c->absent.clear();
+}
+
 void TypedColumns::Add(std::string_view row) {
-  for (py::list& column : cells_) {
+  for (Column& column : cells_) {
     if (row.empty()) Malformed();
     const auto type = static_cast<FieldValue::Type>(row.front());
     row.remove_prefix(1);
+    if (column.numeric) {
+      if (type == FieldValue::Type::kDouble) {
+        column.numbers.push_back(TakeRaw<double>(&row));
+        column.absent.push_back(0);
+        column.all_int = false;
+        continue;
+      }
+      if (type == FieldValue::Type::kInt) {
+        const int64_t v = TakeRaw<int64_t>(&row);
+        column.numbers.push_back(static_cast<double>(v));
+        column.absent.push_back(0);
+        if (column.all_int) column.ints.push_back(v);
+        continue;
+      }
+      if (type == FieldValue::Type::kAbsent || type == FieldValue::Type::kNull) {
+        column.numbers.push_back(std::nan(""));
+        column.absent.push_back(1);
+        column.all_int = false;
+        continue;
+      }
+      ToObjects(&column);
+    }
     PyObject* cell = nullptr;
     switch (type) {
       case FieldValue::Type::kAbsent:
@@ -74,16 +115,16 @@ void TypedColumns::Add(std::string_view row) {
         if (row.size() < n) Malformed();
         const std::string_view text = row.substr(0, n);
         row.remove_prefix(n);
-        cell = type == FieldValue::Type::kString
-                   ? PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(n), "replace")
-                   : parser_.Parse(text).release().ptr();
+        cell = (type == FieldValue::Type::kString ? parser_.Text(text) : parser_.Parse(text))
+                   .release()
+                   .ptr();
         break;
       }
       default:
         Malformed();
     }
     if (cell == nullptr) throw py::error_already_set();
-    const int rc = PyList_Append(column.ptr(), cell);
+    const int rc = PyList_Append(column.objects.ptr(), cell);
     Py_DECREF(cell);
     if (rc != 0) throw py::error_already_set();
   }
@@ -92,8 +133,19 @@ void TypedColumns::Add(std::string_view row) {
 
 py::dict TypedColumns::Take(const py::list& names) {
   py::dict data;
-  for (size_t i = 0; i < cells_.size(); ++i) data[names[i]] = cells_[i];
-  cells_.assign(cells_.size(), py::list());
+  for (size_t i = 0; i < cells_.size(); ++i) {
+    Column& c = cells_[i];
+    if (c.numbers.empty()) ToObjects(&c);  // no rows: pandas' object column
+    if (!c.numeric) {
+      data[names[i]] = c.objects;
+    } else if (c.all_int) {
+      data[names[i]] = py::array_t<int64_t>(static_cast<py::ssize_t>(c.ints.size()), c.ints.data());
+    } else {
+      data[names[i]] =
+          py::array_t<double>(static_cast<py::ssize_t>(c.numbers.size()), c.numbers.data());
+    }
+  }
+  cells_.assign(cells_.size(), Column());
   return data;
 }
 

@@ -53,7 +53,8 @@ class Watcher:
         {test_name: row}."""
         self._core.load()
         if columns is not None:
-            order, data = self._core.table(columns=list(columns))
+            order, data = self._core.table(columns=list(columns),
+                                           meanwhile=_import_pandas if with_pandas else None)
             return _frame(order, data) if with_pandas else _records(order, data)
         if not with_pandas:
             order, data = self._core.lumo_frame()
@@ -72,7 +73,7 @@ class Watcher:
 
     def _full(self):
         latest = self._core.changed(-1)[1]
-        order, data = self._core.lumo_frame()
+        order, data = self._core.lumo_frame(meanwhile=_import_pandas)
         self._df = _frame(order, data)
         self._latest = latest
         self._pos = None  # made by the first reload that needs it
@@ -132,15 +133,16 @@ class Watcher:
         args = dict(filters=_filters(filters), exp_name=exp_name or "", status=status or "",
                     sort=sort or "", limit=int(limit or 0))
         if columns is not None:
-            order, data = self._core.table(columns=list(columns), **args)
+            order, data = self._core.table(columns=list(columns), meanwhile=_import_pandas, **args)
         else:
-            order, data = self._core.lumo_frame(**args)
+            order, data = self._core.lumo_frame(meanwhile=_import_pandas, **args)
         return _frame(order, data)
 
     def progress(self, with_pandas=True):
         """Runs alive (status running: their process is there)."""
         self._core.load()
-        order, data = self._core.lumo_frame(status="running")
+        order, data = self._core.lumo_frame(status="running",
+                                            meanwhile=_import_pandas if with_pandas else None)
         return _frame(order, data) if with_pandas else _records(order, data)
 
     def retrieve(self, test_name=None, exp_name=None):
@@ -185,6 +187,12 @@ class Watcher:
         return f'Watcher(db="{self._core.db_path()}")'
 
 
+def _import_pandas():
+    # Called by _core once the engine reads: a first import of pandas (a few
+    # tenths of a second) overlaps the read instead of coming after it.
+    import pandas  # noqa: F401
+
+
 def _column_order(columns):
     """lumo's columns in lumo's order, then the others by name (as _core)."""
     lumo = [c for c in _core.lumo_columns if c in columns]
@@ -204,7 +212,8 @@ def _frame(order, data):
 def _records(order, data):
     if isinstance(data, dict):
         n = len(data[order[0]]) if order else 0
-        columns = [data[c] for c in order]
+        # Numeric columns come as numpy arrays: their cells as Python numbers.
+        columns = [data[c].tolist() if hasattr(data[c], "tolist") else data[c] for c in order]
     else:
         n = data.shape[1]
         columns = list(data)

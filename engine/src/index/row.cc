@@ -32,9 +32,12 @@ FieldValue FieldValueOf(std::string_view json, std::string* scratch) {
         }
       }
       // A double, or an integer past int64 (as nlohmann reads 2^64 - 1).
-      std::string copy(json);
       v.type = FieldValue::Type::kDouble;
-      v.number = std::strtod(copy.c_str(), nullptr);
+      auto [ptr, ec] = std::from_chars(json.data(), json.data() + json.size(), v.number);
+      if (ec != std::errc() || ptr != json.data() + json.size()) {
+        const std::string copy(json);  // out of range: strtod's infinity
+        v.number = std::strtod(copy.c_str(), nullptr);
+      }
       return v;
     }
     case JsonKind::kString:
