@@ -46,12 +46,8 @@ struct Names {
   PyObject* text = Intern("text");
   PyObject* exp_name = Intern("exp_name");
   PyObject* test_name = Intern("test_name");
-  PyObject* paths = Intern("paths");
   PyObject* note = Intern("note");
   PyObject* info_dir = Intern("info_dir");
-  PyObject* progress = Intern("progress");
-  PyObject* pinfo = Intern("pinfo");
-  PyObject* rerun = Intern("rerun");
   PyObject* reruns = Intern("reruns");
   PyObject* rerun_at = Intern("rerun_at");
   PyObject* start = Intern("start");
