@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <iostream>
+#include <set>
+#include <vector>
 
 #include "progress.h"
 
@@ -31,6 +33,21 @@ CLI::Option* AddRepoOption(CLI::App* cmd, std::string* repo, const std::string& 
   return cmd->add_option("--repo", *repo, help);
 }
 
+// Joins "status", "==", "running" given as three words into one filter.
+std::vector<std::string> JoinFilterWords(const std::vector<std::string>& words) {
+  static const std::set<std::string> kOps = {"==", "!=", "<", "<=", ">", ">=", "~"};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i + 2 < words.size() && kOps.count(words[i + 1]) != 0) {
+      out.push_back(words[i] + " " + words[i + 1] + " " + words[i + 2]);
+      i += 2;
+    } else {
+      out.push_back(words[i]);
+    }
+  }
+  return out;
+}
+
 std::string LoadStatsText(const LoadStats& stats, const std::string& db_path) {
   return std::to_string(stats.runs_read) + " journals read, " +
          std::to_string(stats.records_applied) + " records applied, " +
@@ -58,12 +75,36 @@ void Warn(const std::string& message) {
   std::cerr << "lumo-db: warning: " << message << "\n";
 }
 
+namespace {
+
+Status CommonRoots(const Common& common, Roots* roots) {
+  Status s = Roots::FromLumoConfig(roots);
+  if (!s.ok()) return s;
+  if (!common.info_root.empty()) roots->info_root = common.info_root;
+  if (!common.cache_root.empty()) roots->cache_root = common.cache_root;
+  return Status::OK();
+}
+
+}  // namespace
+
+Status OpenLongLivedWatcher(const Common& common, int writer_wait_ms,
+                            std::unique_ptr<Watcher>* out) {
+  Roots roots;
+  Status s = CommonRoots(common, &roots);
+  if (!s.ok()) return s;
+  WatcherOptions options;
+  options.db_path = common.db;
+  options.warn = Warn;
+  options.lazy_writer = true;
+  options.release_writer = true;  // other processes write between our loads
+  options.writer_wait_ms = writer_wait_ms;
+  return Watcher::Open(roots, options, out);
+}
+
 Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* out) {
   Roots roots;
-  Status s = Roots::FromLumoConfig(&roots);
+  Status s = CommonRoots(common, &roots);
   if (!s.ok()) return s;
-  if (!common.info_root.empty()) roots.info_root = common.info_root;
-  if (!common.cache_root.empty()) roots.cache_root = common.cache_root;
   WatcherOptions options;
   options.db_path = common.db;
   options.warn = Warn;

@@ -9,7 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "lumodb/lumodb.h"
 
@@ -53,14 +55,28 @@ void Warn(const std::string& message);
 // Opens the index with the roots from lumo's config and the shared options;
 // with load, brings it up to date first (unless --no-load).
 Status OpenWatcher(const Common& common, bool load, std::unique_ptr<Watcher>* out);
+// A Watcher for a process that lives long (the dashboard): it writes only
+// when a load finds something new, gives the index back after each job,
+// and waits at most writer_wait_ms for another writer.
+Status OpenLongLivedWatcher(const Common& common, int writer_wait_ms,
+                            std::unique_ptr<Watcher>* out);
 // One run's JSON through OpenWatcher(common, true) and Watcher::retrieve
 // (an ambiguous test_name is kAmbiguous, its message listing the runs).
 Status RetrieveRun(const Common& common, const std::string& test_name, const std::string& exp,
                    std::string* json);
 
+// Joins "status", "==", "running" given as three words into one filter
+// ("status == running"); other words stay as they are.
+std::vector<std::string> JoinFilterWords(const std::vector<std::string>& words);
+
 // "N journals read, N records applied, ... (index DB)": what a load or a
 // reindex did.
 std::string LoadStatsText(const LoadStats& stats, const std::string& db_path);
+
+// A rerun tree as `lumo-db lineage --format json` prints it (and the
+// dashboard answers): {exp_name, test_name, status, start, repeat,
+// changes, reruns: [...]}.
+nlohmann::json LineageJson(const RerunNode& node);
 
 // The commands, one file each (cmd_<name>.cc), in the order of --help.
 Command AddQuery(CLI::App& app, const Common& common);
@@ -74,6 +90,7 @@ Command AddArchive(CLI::App& app, const Common& common);
 Command AddDiff(CLI::App& app, const Common& common);
 Command AddRerun(CLI::App& app, const Common& common);
 Command AddLineage(CLI::App& app, const Common& common);
+Command AddServe(CLI::App& app, const Common& common);
 
 }  // namespace lumodb::cli
 

@@ -37,7 +37,9 @@ void Draw(const RerunNode& node, const std::string& prefix, const std::string& a
   }
 }
 
-nlohmann::json ToJson(const RerunNode& node) {
+}  // namespace
+
+nlohmann::json LineageJson(const RerunNode& node) {
   nlohmann::json j = {{"exp_name", node.exp_name},
                       {"test_name", node.test_name},
                       {"status", node.status},
@@ -45,11 +47,9 @@ nlohmann::json ToJson(const RerunNode& node) {
                       {"repeat", node.repeat},
                       {"changes", node.changes},
                       {"reruns", nlohmann::json::array()}};
-  for (const RerunNode& child : node.reruns) j["reruns"].push_back(ToJson(child));
+  for (const RerunNode& child : node.reruns) j["reruns"].push_back(LineageJson(child));
   return j;
 }
-
-}  // namespace
 
 Command AddLineage(CLI::App& app, const Common& common) {
   CLI::App* lineage = app.add_subcommand(
@@ -70,7 +70,7 @@ Command AddLineage(CLI::App& app, const Common& common) {
             s = RerunLineage(*watcher, args->test_name, args->exp_name, &root);
             if (!s.ok()) return Fail(s);
             if (args->format == "json") {
-              std::cout << ToJson(root).dump(2) << "\n";
+              std::cout << LineageJson(root).dump(2) << "\n";
             } else {
               std::cout << Line(root, "", args->test_name) << "\n";
               Draw(root, "", args->test_name);

@@ -13,21 +13,6 @@ namespace lumodb::cli {
 
 namespace {
 
-// Joins "status", "==", "running" given as three words into one filter.
-std::vector<std::string> JoinFilterWords(const std::vector<std::string>& words) {
-  static const std::set<std::string> kOps = {"==", "!=", "<", "<=", ">", ">=", "~"};
-  std::vector<std::string> out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (i + 2 < words.size() && kOps.count(words[i + 1]) != 0) {
-      out.push_back(words[i] + " " + words[i + 1] + " " + words[i + 2]);
-      i += 2;
-    } else {
-      out.push_back(words[i]);
-    }
-  }
-  return out;
-}
-
 struct QueryArgs {
   std::vector<std::string> filter_words;
   Query query;

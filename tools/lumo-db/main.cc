@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
       AddQuery(app, common),   AddShow(app, common),    AddMetrics(app, common),
       AddDump(app, common),    AddLoad(app, common),    AddReindex(app, common),
       AddImport(app, common),  AddArchive(app, common), AddDiff(app, common),
-      AddRerun(app, common),   AddLineage(app, common),
+      AddRerun(app, common),   AddLineage(app, common), AddServe(app, common),
   };
   for (const Command& c : commands) {
     c.app->footer(

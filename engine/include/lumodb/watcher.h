@@ -40,8 +40,18 @@ struct Filter {
   static Status Parse(const std::string& text, Filter* out);
 };
 
+// A run's two names.
+struct RunName {
+  std::string exp_name;
+  std::string test_name;
+};
+
 struct Query {
   std::vector<Filter> filters;  // all must hold
+  // Non-empty: only these runs (read by key, however many; names not in
+  // the index are passed over). The filters, sort, offset and limit apply
+  // to them as to all runs.
+  std::vector<RunName> runs;
   std::string exp_name;         // empty: every experiment
   std::string status;           // empty: any
   // Empty: by start time, newest first. "exp_name" (ascending) is the
@@ -93,12 +103,6 @@ class RunRow {
   // absent).
   virtual FieldValue column(size_t i) const = 0;
   virtual std::string_view column_json(size_t i) const = 0;
-};
-
-// A run's two names.
-struct RunName {
-  std::string exp_name;
-  std::string test_name;
 };
 
 // Called for each row in query order; a non-OK status stops the read and

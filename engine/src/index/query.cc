@@ -213,6 +213,11 @@ Status QueryEngine::Read(const Query& q, const ReadOptions& opts, const RowVisit
   // Equality filters on indexed fields name a superset of the runs that
   // can match; every candidate still goes through all the filters.
   std::optional<RunSet> candidates;
+  if (!q.runs.empty()) {
+    RunSet named;
+    for (const RunName& r : q.runs) named.insert(RunKey(r.exp_name, r.test_name));
+    candidates = std::move(named);
+  }
   for (const CompiledFilter& f : plan.filters) {
     if (f.filter().op != "==" || !IndexedField(f.filter().field)) continue;
     RunSet set = EqualityCandidates(f.filter());
@@ -226,7 +231,9 @@ Status QueryEngine::Read(const Query& q, const ReadOptions& opts, const RowVisit
     candidates = std::move(set);
   }
   const RunSet* within = candidates.has_value() ? &*candidates : nullptr;
-  if (within != nullptr && within->size() <= kMaxCandidates) return ReadCandidates(plan, *within);
+  if (within != nullptr && (within->size() <= kMaxCandidates || !q.runs.empty())) {
+    return ReadCandidates(plan, *within);
+  }
   if (!plan.key_order && IndexedField(plan.sort_field) && q.limit != 0 && plan.Want() <= kMaxWalk) {
     return ReadWalk(plan, within);
   }

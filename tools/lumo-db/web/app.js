@@ -1,0 +1,1 @@
+// placeholder; the page comes from the web branch
