@@ -13,6 +13,8 @@ packages=(
   # headers, and what its tests and users read runs with.
   pybind11-dev python3-dev python3-pandas python3-numpy python3-pytest
   python3-setuptools python3-wheel
+  # lumo-db serve's HTTP server (see README).
+  libcpp-httplib-dev
 )
 
 missing=()
