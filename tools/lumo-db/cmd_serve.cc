@@ -77,19 +77,20 @@ int RunServe(const Common& common, ServeArgs& a) {
   Status s = ReadToken(a, &a.options.token, &given);
   if (!s.ok()) return Fail(s);
   a.options.token_generated = !given;
-  std::unique_ptr<Watcher> watcher;
-  s = OpenLongLivedWatcher(common, 200, &watcher);
-  if (s.ok() && !common.no_load) s = watcher->load();
-  if (!s.ok()) return Fail(s);
-
   // SIGINT and SIGTERM end the server through one thread that waits for
-  // them; no other thread sees them. A client gone mid-answer is no signal.
+  // them; no other thread sees them (blocked before any thread starts). A
+  // client gone mid-answer is no signal.
   signal(SIGPIPE, SIG_IGN);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::unique_ptr<Watcher> watcher;
+  s = OpenLongLivedWatcher(common, 200, &watcher);
+  if (s.ok() && !common.no_load) s = watcher->load();
+  if (!s.ok()) return Fail(s);
 
   Dashboard dashboard(std::move(watcher), a.options);
   s = dashboard.WarmUp(true);

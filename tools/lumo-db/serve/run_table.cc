@@ -162,6 +162,19 @@ RunTable::Column* RunTable::ColumnOf(const std::string& field, Status* status) {
   return it->second.get();
 }
 
+void RunTable::RankRuns() {
+  if (rank_version_ == names_version_ && rank_.size() == runs_.size()) return;
+  std::vector<uint32_t> ids(runs_.size());
+  std::iota(ids.begin(), ids.end(), 0u);
+  std::sort(ids.begin(), ids.end(), [&](uint32_t a, uint32_t b) {
+    const int e = runs_[a].exp_name.compare(runs_[b].exp_name);
+    return e != 0 ? e < 0 : runs_[a].test_name < runs_[b].test_name;
+  });
+  rank_.resize(runs_.size());
+  for (uint32_t i = 0; i < ids.size(); ++i) rank_[ids[i]] = i;
+  rank_version_ = names_version_;
+}
+
 const std::vector<uint32_t>& RunTable::OrderOf(const std::string& field, bool descending,
                                                Status* s) {
   static const std::vector<uint32_t> kNone;
@@ -173,24 +186,43 @@ const std::vector<uint32_t>& RunTable::OrderOf(const std::string& field, bool de
       order.ids.size() == runs_.size()) {
     return order.ids;
   }
-  order.ids.resize(runs_.size());
-  std::iota(order.ids.begin(), order.ids.end(), 0u);
+  RankRuns();
+  // Sorted as (first 8 key bytes, whole key, key order): most comparisons
+  // end at the first integer compare.
+  struct Entry {
+    uint64_t prefix;
+    uint32_t rank;
+    uint32_t id;
+  };
+  std::vector<Entry> present, absent;
+  present.reserve(runs_.size());
   const std::vector<Cell>& cells = column->cells;
-  std::sort(order.ids.begin(), order.ids.end(), [&](uint32_t a, uint32_t b) {
-    const Cell& x = cells[a];
-    const Cell& y = cells[b];
-    // Runs without the field come last, whichever the direction.
-    if (x.absent != y.absent) return !x.absent;
-    if (!x.absent) {
-      const int c = x.key.compare(y.key);
+  for (uint32_t id = 0; id < runs_.size(); ++id) {
+    const Cell& c = cells[id];
+    uint64_t prefix = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      prefix = (prefix << 8) | (i < c.key.size() ? static_cast<unsigned char>(c.key[i]) : 0u);
+    }
+    (c.absent ? absent : present).push_back(Entry{prefix, rank_[id], id});
+  }
+  std::sort(present.begin(), present.end(), [&](const Entry& a, const Entry& b) {
+    if (a.prefix != b.prefix) return descending ? a.prefix > b.prefix : a.prefix < b.prefix;
+    const std::string& x = cells[a.id].key;
+    const std::string& y = cells[b.id].key;
+    if (x.size() > 8 || y.size() > 8) {
+      const int c = x.compare(y);
       if (c != 0) return descending ? c > 0 : c < 0;
     }
     // Ties in key order (exp_name \0 test_name), as the engine's stable sort.
-    const Run& p = runs_[a];
-    const Run& q = runs_[b];
-    const int e = p.exp_name.compare(q.exp_name);
-    return e != 0 ? e < 0 : p.test_name < q.test_name;
+    return a.rank < b.rank;
   });
+  // Runs without the field come last, whichever the direction.
+  std::sort(absent.begin(), absent.end(),
+            [](const Entry& a, const Entry& b) { return a.rank < b.rank; });
+  order.ids.clear();
+  order.ids.reserve(runs_.size());
+  for (const Entry& e : present) order.ids.push_back(e.id);
+  for (const Entry& e : absent) order.ids.push_back(e.id);
   order.version = column->version;
   order.runs = runs_.size();
   return order.ids;

@@ -113,6 +113,8 @@ class RunTable {
   // The run ids that match, in the request's order (group: exp_name first).
   Status Select(const TableRequest& request, std::vector<uint32_t>* ids,
                 std::vector<size_t>* exp_counts);
+  // rank_: each run's place in key order (exp_name \0 test_name).
+  void RankRuns();
   const std::vector<uint32_t>& OrderOf(const std::string& field, bool descending, Status* s);
   const std::vector<bool>& BitmapOf(const CompiledFilter& filter, Status* s);
 
@@ -128,6 +130,8 @@ class RunTable {
   std::unordered_map<std::string, Bitmap> bitmaps_;  // filter text
   std::set<std::string> preloaded_;  // kept by Trim
   uint64_t names_version_ = 0;  // bumped when runs are added
+  std::vector<uint32_t> rank_;
+  uint64_t rank_version_ = ~uint64_t{0};
 };
 
 }  // namespace lumodb::cli

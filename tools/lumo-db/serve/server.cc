@@ -317,7 +317,11 @@ Status Dashboard::WarmUp(bool progress) {
     std::cerr << "lumo-db serve: reading " << fields.size() << " columns of "
               << table_.size() << " runs\n";
   }
-  return table_.Preload(fields);
+  s = table_.Preload(fields);
+  if (!s.ok()) return s;
+  // The first view's order (start time, newest first), made now.
+  TablePage first;
+  return table_.Page(TableRequest(), &first);
 }
 
 Status Dashboard::Bind(int* port) {
@@ -445,8 +449,13 @@ bool Dashboard::Refuse(const httplib::Request& req, httplib::Response& res) {
 
 void Dashboard::Route() {
   http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    return Refuse(req, res) ? httplib::Server::HandlerResponse::Handled
-                            : httplib::Server::HandlerResponse::Unhandled;
+    if (!Refuse(req, res)) return httplib::Server::HandlerResponse::Unhandled;
+    // A refused request's body is never read: the connection cannot carry
+    // another request after it.
+    if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+      res.set_header("Connection", "close");
+    }
+    return httplib::Server::HandlerResponse::Handled;
   });
   http_->set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Content-Security-Policy",
@@ -541,28 +550,38 @@ void Dashboard::Runs(const httplib::Request& req, httplib::Response& res) {
     sequence = SequenceText();
   }
   if (!s.ok()) return SendStatus(res, s);
-  nlohmann::json runs = nlohmann::json::array();
-  for (const RunName& r : page.runs) {
-    auto it = texts.find(RunKey(r.exp_name, r.test_name));
-    if (it == texts.end()) continue;  // removed since the table was made
-    nlohmann::json run = nlohmann::json::parse(it->second, nullptr, false);
-    if (run.is_discarded()) continue;
-    CutStrings(&run, kMaxCellChars);
-    runs.push_back(std::move(run));
-  }
-  nlohmann::json body = {{"sequence", sequence},
+  // The answer is written as text: the runs' JSON goes out as the index
+  // made it, parsed only when it may hold a string to cut.
+  nlohmann::json head = {{"sequence", sequence},
                          {"total", page.total},
                          {"offset", request.offset},
-                         {"limit", request.limit},
-                         {"runs", std::move(runs)}};
+                         {"limit", request.limit}};
   if (request.group) {
     nlohmann::json groups = nlohmann::json::array();
     for (const TableGroup& g : page.groups) {
       groups.push_back({{"exp_name", g.exp_name}, {"count", g.count}});
     }
-    body["groups"] = std::move(groups);
+    head["groups"] = std::move(groups);
   }
-  SendJson(res, 200, body);
+  std::string body = head.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  body.pop_back();  // the closing brace
+  body += ",\"runs\":[";
+  bool first = true;
+  for (const RunName& r : page.runs) {
+    auto it = texts.find(RunKey(r.exp_name, r.test_name));
+    if (it == texts.end()) continue;  // removed since the table was made
+    if (!first) body += ',';
+    first = false;
+    if (it->second.size() <= kMaxCellChars) {
+      body += it->second;
+      continue;
+    }
+    nlohmann::json run = nlohmann::json::parse(it->second, nullptr, false);
+    CutStrings(&run, kMaxCellChars);
+    body += run.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  body += "]}";
+  res.set_content(std::move(body), kJson);
 }
 
 void Dashboard::Columns(const httplib::Request& req, httplib::Response& res) {
