@@ -5,6 +5,7 @@
 //
 //   node bench/serve_bench.mjs --data /work/benchdata/sweep-100000 \
 //        --lumo-db build-release/lumo-db --trainer build-release/example_trainer
+//   (--api-only: the table API figures alone, without a browser)
 //
 // playwright-core comes from tests/browser/node_modules (tools/setup-deps.sh
 // installs it); the browser is Debian's chromium. Figures are medians.
@@ -16,8 +17,8 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'tests', 'browser', 'package.json'));
-const {chromium} = require('playwright-core');
+const browserDir = process.env.LUMODB_BROWSER_DIR || path.join(here, '..', 'tests', 'browser');
+const require = createRequire(path.join(browserDir, 'package.json'));
 
 function arg(name, fallback) {
   const i = process.argv.indexOf('--' + name);
@@ -112,6 +113,11 @@ async function main() {
     console.log(line);
   }
 
+  if (process.argv.includes('--api-only')) {
+    child.kill('SIGTERM');
+    return;
+  }
+  const {chromium} = require('playwright-core');
   const browser = await chromium.launch({executablePath: chromiumPath, headless: true, args: ['--no-sandbox']});
   console.log('\n== first full render in headless Chromium (navigation start to 100 rows drawn), median of ' + repeats);
   for (const view of ['', '?q=' + encodeURIComponent('params.lr<0.01') + '&sort=-metrics.acc',
